@@ -4,18 +4,19 @@
 
 # %% auto #0
 __all__ = ['IGNORE', 'VOC_CLASSES', 'ADE20K_CLASSES', 'CITYSCAPES_CLASSES', 'CITYSCAPES_ID_TO_TRAINID', 'VOC_PALETTE', 'DATASETS',
-           'voc_palette', 'colorize', 'DatasetInfo', 'seed_everything']
+           'voc_palette', 'colorize', 'DatasetInfo', 'seed_everything', 'atomic_write']
 
-# %% ../nbs/00_core.ipynb #d86dd873
-import os, random
+# %% ../nbs/00_core.ipynb #b6a29d20
+import os, random, shutil
+from pathlib import Path
 import numpy as np
 import torch
 from fastai.torch_core import set_seed
 
-# %% ../nbs/00_core.ipynb #95152a47
+# %% ../nbs/00_core.ipynb #93f1278a
 IGNORE = 255  # mask value for "no label": boundaries, void classes, rejected pseudo-label pixels
 
-# %% ../nbs/00_core.ipynb #114540a8
+# %% ../nbs/00_core.ipynb #b124ad55
 VOC_CLASSES = ('background', 'aeroplane', 'bicycle', 'bird', 'boat', 'bottle', 'bus', 'car', 'cat', 'chair', 'cow',
                'diningtable', 'dog', 'horse', 'motorbike', 'person', 'pottedplant', 'sheep', 'sofa', 'train',
                'tvmonitor')
@@ -41,11 +42,11 @@ CITYSCAPES_CLASSES = ('road', 'sidewalk', 'building', 'wall', 'fence', 'pole', '
                       'vegetation', 'terrain', 'sky', 'person', 'rider', 'car', 'truck', 'bus', 'train', 'motorcycle',
                       'bicycle')
 
-# %% ../nbs/00_core.ipynb #83eaf381
+# %% ../nbs/00_core.ipynb #9a1f8800
 CITYSCAPES_ID_TO_TRAINID = {7: 0, 8: 1, 11: 2, 12: 3, 13: 4, 17: 5, 19: 6, 20: 7, 21: 8, 22: 9, 23: 10, 24: 11, 25: 12,
                             26: 13, 27: 14, 28: 15, 31: 16, 32: 17, 33: 18}
 
-# %% ../nbs/00_core.ipynb #0e43a5d1
+# %% ../nbs/00_core.ipynb #c620de7a
 def voc_palette(n=256):
     "The PASCAL VOC colour map as an `[n, 3]` uint8 array (devkit `labelcolormap`)."
     pal = np.zeros((n, 3), np.uint8)
@@ -61,13 +62,13 @@ def voc_palette(n=256):
 
 VOC_PALETTE = voc_palette()
 
-# %% ../nbs/00_core.ipynb #321d199d
+# %% ../nbs/00_core.ipynb #fdafc64a
 def colorize(mask, # int array `[H, W]` of class indices (255 = ignore)
              palette=VOC_PALETTE): # `[256, 3]` uint8 colours
     "RGB `[H, W, 3]` uint8 picture of a class-index mask."
     return palette[np.asarray(mask).astype(np.int64) % len(palette)]
 
-# %% ../nbs/00_core.ipynb #cad815f6
+# %% ../nbs/00_core.ipynb #1d7919dc
 class DatasetInfo:
     "Class names of a dataset and whether class 0 is a background class."
     def __init__(self, name, classes, background):
@@ -82,7 +83,7 @@ DATASETS = {
     'cityscapes': DatasetInfo('cityscapes', CITYSCAPES_CLASSES, background=False),
 }
 
-# %% ../nbs/00_core.ipynb #ece14c35
+# %% ../nbs/00_core.ipynb #ff40fbb5
 def seed_everything(seed:int, # seed for `random`, `numpy` and `torch`
                     deterministic:bool=False): # also force deterministic torch kernels (slower)
     "Seed every random number generator the package uses."
@@ -90,3 +91,18 @@ def seed_everything(seed:int, # seed for `random`, `numpy` and `torch`
     if deterministic:
         os.environ.setdefault('CUBLAS_WORKSPACE_CONFIG', ':4096:8')
         torch.use_deterministic_algorithms(True, warn_only=True)
+
+# %% ../nbs/00_core.ipynb #5c8a7552
+def atomic_write(path, # the file (or directory) to produce
+                 write): # callable writing to the temporary path it is given
+    "Produce `path` with `write(tmp)` + rename, so that `path` is either absent, the old version, or complete."
+    path = Path(path)
+    tmp = path.with_name(f'.{path.name}.tmp{os.getpid()}{path.suffix}')
+    try:
+        write(tmp)
+        if tmp.is_dir() and path.exists(): shutil.rmtree(path)
+        os.replace(tmp, path)
+    finally:
+        if tmp.is_dir(): shutil.rmtree(tmp, ignore_errors=True)
+        else: tmp.unlink(missing_ok=True)
+    return path

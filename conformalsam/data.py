@@ -7,8 +7,9 @@ __all__ = ['Item', 'LAYOUTS', 'SYNTHETIC_RATIOS', 'TrainItem', 'read_split', 'lo
            'SegDataset', 'voc_dataset', 'ade20k_dataset', 'cityscapes_dataset', 'folder_dataset', 'detect_layout',
            'open_dataset', 'synthetic_classes', 'synthetic_scene', 'make_synthetic', 'SegAugment', 'semi_dataloaders']
 
-# %% ../nbs/01_data.ipynb #13029455
-import json, math, os, random, tempfile
+# %% ../nbs/01_data.ipynb #6054aa30
+import json, math, random
+from functools import partial
 from collections import namedtuple
 from pathlib import Path
 import numpy as np
@@ -18,9 +19,9 @@ from fastprogress.fastprogress import progress_bar
 from fastai.vision.all import (DataBlock, ImageBlock, MaskBlock, IndexSplitter, RandTransform, PILImage, PILMask,
                                Normalize, imagenet_stats)
 from .core import IGNORE, VOC_CLASSES, ADE20K_CLASSES, CITYSCAPES_CLASSES, CITYSCAPES_ID_TO_TRAINID, \
-    VOC_PALETTE, DatasetInfo, DATASETS, colorize
+    VOC_PALETTE, DatasetInfo, DATASETS, colorize, atomic_write
 
-# %% ../nbs/01_data.ipynb #3ff93706
+# %% ../nbs/01_data.ipynb #0e1b120b
 def read_split(path): # a split file in one of the field's formats
     "List of `(image, mask)` relative paths, one per entry of the split file (`mask` is None for bare ids)."
     path = Path(path)
@@ -35,7 +36,7 @@ def read_split(path): # a split file in one of the field's formats
     if not entries: raise ValueError(f"split file {path} has no entries")
     return entries
 
-# %% ../nbs/01_data.ipynb #e30d4d38
+# %% ../nbs/01_data.ipynb #ff29ffbb
 _ENCODINGS = ('index', 'ade', 'cityscapes')
 _CS_LUT = np.full(256, IGNORE, np.uint8)
 for _id, _train in CITYSCAPES_ID_TO_TRAINID.items(): _CS_LUT[_id] = _train
@@ -79,7 +80,7 @@ def load_mask(path, # a single-channel PNG of class indices
                          f"{num_classes} classes; expected 0..{num_classes-1} or {ignore_index} (ignore)")
     return m
 
-# %% ../nbs/01_data.ipynb #86883eec
+# %% ../nbs/01_data.ipynb #fceda5b6
 Item = namedtuple('Item', 'image mask encoding')
 
 def check_size(it, wh, mask):
@@ -114,7 +115,7 @@ class SegDataset:
         for i in progress_bar(range(len(self)), leave=False): self[i]
         return self
 
-# %% ../nbs/01_data.ipynb #1d2e0e8e
+# %% ../nbs/01_data.ipynb #e950c2b5
 def _descend(root, *candidates):
     "The first of `root/c` that exists (or `root` itself)."
     root = Path(root)
@@ -201,7 +202,7 @@ def folder_dataset(images, # folder of images
     items = [Item(p, None if masks is None else Path(masks)/f'{p.stem}.png', 'index') for p in files]
     return SegDataset(items, info, images)
 
-# %% ../nbs/01_data.ipynb #521f09e0
+# %% ../nbs/01_data.ipynb #a1cb22b1
 LAYOUTS = {'voc': ('VOCdevkit/VOC2012/JPEGImages', 'VOC2012/JPEGImages', 'JPEGImages'),
            'ade20k': ('ADEChallengeData2016/images', 'images/training', 'images/validation'),
            'cityscapes': ('leftImg8bit',),
@@ -232,7 +233,7 @@ def open_dataset(root, # dataset root in one of the `LAYOUTS`
     if layout not in readers: raise ValueError(f"unknown layout {layout!r}; expected one of {list(LAYOUTS)}")
     return readers[layout](root, split, **kwargs)
 
-# %% ../nbs/01_data.ipynb #0b251e83
+# %% ../nbs/01_data.ipynb #f88659ed
 _SHAPES = ('disc', 'square', 'triangle', 'ring', 'bar', 'diamond')
 _COLOURS = {'red': (200, 40, 40), 'green': (40, 170, 60), 'blue': (40, 70, 200), 'yellow': (220, 200, 40),
             'magenta': (190, 50, 180), 'cyan': (40, 190, 200), 'orange': (230, 130, 30), 'white': (235, 235, 235)}
@@ -251,7 +252,7 @@ def synthetic_classes(num_classes:int, # K, including background (or the stuff c
         raise ValueError(f"num_classes={num_classes} is not supported; expected 2..64")
     return head + objs
 
-# %% ../nbs/01_data.ipynb #d85e3614
+# %% ../nbs/01_data.ipynb #2652cb69
 def _texture(rng, h, w, kind, period):
     "A [H, W] texture modulation in [0.55, 1.15]."
     yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
@@ -321,14 +322,8 @@ def synthetic_scene(rng, # a `np.random.Generator`
         mask[edge] = IGNORE
     return img, mask
 
-# %% ../nbs/01_data.ipynb #72335027
-def _atomic_save(im:Image.Image, path, **kwargs):
-    "Save a PIL image so that `path` is either absent or complete."
-    tmp = path.with_name(f'.{path.name}.tmp{path.suffix}')
-    im.save(tmp, **kwargs); os.replace(tmp, path)
-
-def _atomic_write(path, text):
-    tmp = path.with_name(f'.{path.name}.tmp'); tmp.write_text(text); os.replace(tmp, path)
+# %% ../nbs/01_data.ipynb #08d66f39
+def _text(s): return lambda p: p.write_text(s)
 
 SYNTHETIC_RATIOS = (2, 4, 8, 16)
 
@@ -370,8 +365,8 @@ def make_synthetic(root, # folder to write the dataset into
             sub = 'training' if i < n_train else 'validation'
             im_rel, m_rel = f'images/{sub}/{id_}.jpg', f'annotations/{sub}/{id_}.png'
             pm = Image.fromarray(np.where(mask == IGNORE, 0, mask + 1).astype(np.uint8), mode='L')
-        _atomic_save(Image.fromarray(img), base/im_rel, quality=95)
-        _atomic_save(pm, base/m_rel)
+        atomic_write(base/im_rel, partial(Image.fromarray(img).save, quality=95))
+        atomic_write(base/m_rel, pm.save)
         entries.append(f'{im_rel} {m_rel}')
     train, val = entries[:n_train], entries[n_train:]
     order = rng.permutation(n_train)
@@ -379,14 +374,14 @@ def make_synthetic(root, # folder to write the dataset into
     for r in ratios:
         n_lab = math.ceil(n_train / r)
         (splits/f'1_{r}').mkdir(parents=True, exist_ok=True)
-        _atomic_write(splits/f'1_{r}'/'labeled.txt', '\n'.join(train[j] for j in sorted(order[:n_lab])) + '\n')
-        _atomic_write(splits/f'1_{r}'/'unlabeled.txt', '\n'.join(train[j] for j in sorted(order[n_lab:])) + '\n')
-    _atomic_write(splits/'val.txt', '\n'.join(val) + '\n')
-    _atomic_write(meta, json.dumps(dict(name='synthetic' if background else 'synthetic-nobg', classes=classes,
-                                        background=background, synthetic=params), indent=1))
+        atomic_write(splits/f'1_{r}'/'labeled.txt', _text('\n'.join(train[j] for j in sorted(order[:n_lab])) + '\n'))
+        atomic_write(splits/f'1_{r}'/'unlabeled.txt', _text('\n'.join(train[j] for j in sorted(order[n_lab:])) + '\n'))
+    atomic_write(splits/'val.txt', _text('\n'.join(val) + '\n'))
+    atomic_write(meta, _text(json.dumps(dict(name='synthetic' if background else 'synthetic-nobg', classes=classes,
+                                        background=background, synthetic=params), indent=1)))
     return root
 
-# %% ../nbs/01_data.ipynb #5bf8a31c
+# %% ../nbs/01_data.ipynb #a8219a14
 TrainItem = namedtuple('TrainItem', 'image mask encoding labeled num_classes')
 
 def _get_x(it): return load_image(it.image)
