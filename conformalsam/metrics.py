@@ -5,13 +5,15 @@
 # %% auto #0
 __all__ = ['confusion_matrix', 'iou_from_confusion', 'mean_iou', 'MeanIoU']
 
-# %% ../nbs/02_metrics.ipynb #accd8462
+# %% ../nbs/02_metrics.ipynb #73614bf2
 import numpy as np
 import torch
+from fastcore.basics import patch
+from fastai.distributed import DistributedDL
 from fastai.learner import Metric
 from .core import IGNORE
 
-# %% ../nbs/02_metrics.ipynb #7cbd5a07
+# %% ../nbs/02_metrics.ipynb #a997623a
 def _index_tensor(x, name):
     "`x` (tensor, array or nested list of class indices) as a plain integer torch tensor on its own device."
     if isinstance(x, torch.Tensor): x = x.as_subclass(torch.Tensor).detach()  # drop fastai's TensorMask/TensorBase
@@ -67,7 +69,7 @@ def _check_counts(cm, pred, target, num_classes, ignore_index):
     raise ValueError(f"{_value(pred, keep & ~bad_t & ((pred < 0) | (pred >= K)), 'pred')} is outside [0, {K}) at a "
                      f"non-ignored pixel (num_classes={K}); {n_bad_p} such pixel(s)")
 
-# %% ../nbs/02_metrics.ipynb #06d3885b
+# %% ../nbs/02_metrics.ipynb #b554febc
 def confusion_matrix(pred, # int `[..., H, W]` predicted class indices (tensor or array)
                      target, # int `[..., H, W]` true class indices, `ignore_index` where unlabeled
                      num_classes:int, # K: valid classes are `0..K-1`
@@ -87,7 +89,7 @@ def confusion_matrix(pred, # int `[..., H, W]` predicted class indices (tensor o
     _check_counts(cm, p, t, K, ignore_index)
     return cm[..., :K, :K]
 
-# %% ../nbs/02_metrics.ipynb #b1bee262
+# %% ../nbs/02_metrics.ipynb #f660ece7
 def iou_from_confusion(cm): # int `[K, K]` confusion matrix, rows = targets, columns = predictions
     "`(miou, iou_per_class)`: mean over classes with non-zero union (float), float64 `[K]` IoUs (NaN: zero union)."
     cm = torch.as_tensor(cm)
@@ -98,7 +100,7 @@ def iou_from_confusion(cm): # int `[K, K]` confusion matrix, rows = targets, col
     iou = torch.where(union > 0, inter / union.clamp_min(1), torch.full_like(inter, float('nan')))
     return float(iou.nanmean()), iou
 
-# %% ../nbs/02_metrics.ipynb #42bb7a54
+# %% ../nbs/02_metrics.ipynb #dfaf93e7
 def mean_iou(pred, # int `[..., H, W]` predicted class indices (tensor or array)
              target, # int `[..., H, W]` true class indices, `ignore_index` where unlabeled
              num_classes:int, # K: valid classes are `0..K-1`
@@ -108,7 +110,15 @@ def mean_iou(pred, # int `[..., H, W]` predicted class indices (tensor or array)
     if not isinstance(pred, torch.Tensor) and not isinstance(target, torch.Tensor): iou = iou.cpu().numpy()
     return miou, iou
 
-# %% ../nbs/02_metrics.ipynb #75913a38
+# %% ../nbs/02_metrics.ipynb #cf692da3
+@patch
+def _broadcast(self:DistributedDL, t, rank):
+    "Broadcast `t` from `rank` on the backend's device (fastai always uses CUDA; gloo needs CPU tensors)."
+    t = torch.tensor(t, dtype=torch.long, device='cuda' if torch.distributed.get_backend() == 'nccl' else 'cpu')
+    torch.distributed.broadcast(t, rank)
+    return t.cpu().tolist()
+
+# %% ../nbs/02_metrics.ipynb #1ffec858
 class MeanIoU(Metric):
     "Whole-set mean IoU of argmax predictions, accumulated over batches and processes (fastai `Metric`)."
     def __init__(self,

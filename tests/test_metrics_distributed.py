@@ -7,10 +7,8 @@ environment `accelerate launch --cpu --num_processes 2` would give them (`ACCELE
 sees a multi-CPU run (`ACCELERATE_USE_CPU` is what makes accelerate choose `MULTI_CPU`/gloo instead of `NO`), creates
 the gloo process group, and wraps the validation loader in `DistributedDL`.
 
-One CPU-only workaround, applied in the workers only: fastai 2.8.7's `DistributedDL._broadcast` (which shares rank
-0's item order) does `LongTensor(t).cuda()` unconditionally because NCCL needs CUDA tensors; gloo works on CPU
-tensors and there is no CUDA here. The workers replace it with the same broadcast on a tensor on the backend's
-device (CUDA for NCCL, CPU otherwise); nothing else in fastai is touched. GPU (NCCL) runs do not need it.
+On CPU this relies on `conformalsam.metrics`' patch of fastai's `DistributedDL._broadcast` (fastai 2.8.7 broadcasts
+on CUDA whatever the backend).
 
 The validation set has 13 items in batches of 3: 13 is not a multiple of 2 * 3, and it is odd, so `DistributedDL`
 pads rank 1 with a repeat of item 0 (7 items per rank, batches of 3, 3 and 1). The test asserts that both ranks report
@@ -21,7 +19,7 @@ left waiting in a collective. The model is a 1x1 convolution with integer
 weights on integer inputs, so its logits are exact in float32 whatever the batching and the argmax cannot differ
 between the workers and the reference.
 """
-import json, os, socket, subprocess, sys, tempfile, time
+import json, os, sys, tempfile
 from pathlib import Path
 
 import torch
@@ -29,6 +27,7 @@ from torch import nn
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+from gloo import launch
 
 from conformalsam.core import IGNORE
 from conformalsam.metrics import MeanIoU, confusion_matrix, mean_iou
@@ -55,15 +54,9 @@ def worker(out_dir):
     import torch.distributed as dist
     from fastai.callback.core import Callback
     from fastai.data.core import DataLoaders
-    from fastai.distributed import DistributedDL  # also patches Learner.distrib_ctx
+    import fastai.distributed  # adds Learner.distrib_ctx
     from fastai.learner import Learner
     import torch.nn.functional as F
-
-    def _broadcast(self, t, rank):  # fastai's version calls .cuda() unconditionally (see module docstring)
-        t = torch.tensor(t, dtype=torch.long, device='cuda' if dist.get_backend() == 'nccl' else 'cpu')
-        dist.broadcast(t, rank)
-        return t.cpu().tolist()
-    DistributedDL._broadcast = _broadcast
 
     class Seen(Callback):
         "Record what this rank's validation loader produced (locally, before any gathering)."
@@ -97,36 +90,6 @@ def worker(out_dir):
     if dist.is_initialized(): dist.destroy_process_group()
 
 
-def _free_port():
-    with socket.socket() as s:
-        s.bind(('127.0.0.1', 0))
-        return s.getsockname()[1]
-
-
-def _launch(out_dir):
-    "Start both workers; return their (returncode, output) pairs. Kills them on timeout."
-    port, procs, logs = _free_port(), [], []
-    for rank in range(WORLD):
-        env = dict(os.environ, ACCELERATE_USE_CPU='true', CUDA_VISIBLE_DEVICES='', OMP_NUM_THREADS='1',
-                   MASTER_ADDR='127.0.0.1', MASTER_PORT=str(port), WORLD_SIZE=str(WORLD), RANK=str(rank),
-                   LOCAL_RANK=str(rank), LOCAL_WORLD_SIZE=str(WORLD), HF_HUB_OFFLINE='1',
-                   PYTHONPATH=os.pathsep.join([str(REPO), os.environ.get('PYTHONPATH', '')]))
-        log = open(Path(out_dir) / f'log{rank}.txt', 'w+')
-        procs.append(subprocess.Popen([sys.executable, __file__, '--worker', str(out_dir)], env=env, cwd=REPO,
-                                      stdout=log, stderr=subprocess.STDOUT))
-        logs.append(log)
-    deadline, res = time.monotonic() + TIMEOUT, []
-    try:
-        for p in procs: p.wait(timeout=max(1, deadline - time.monotonic()))
-    except subprocess.TimeoutExpired: pass
-    finally:
-        for p in procs:
-            if p.poll() is None: p.kill(); p.wait()
-        for p, log in zip(procs, logs):
-            log.seek(0); res.append((p.returncode, log.read())); log.close()
-    return res
-
-
 def test_mean_iou_metric_two_gloo_processes():
     xs, ys, model = make_data_and_model()
     xv, yv = xs[N_TRAIN:], ys[N_TRAIN:]
@@ -136,10 +99,7 @@ def test_mean_iou_metric_two_gloo_processes():
     first = yv[0]  # DistributedDL pads with the first item(s)
 
     with tempfile.TemporaryDirectory() as d:
-        for attempt in range(2):  # a second try only if the free port was taken in between
-            runs = _launch(d)
-            if all(rc == 0 for rc, _ in runs) or not any('address already in use' in o.lower() for _, o in runs): break
-        for rank, (rc, out) in enumerate(runs): assert rc == 0, f"worker {rank} failed (rc={rc}):\n{out[-4000:]}"
+        launch(__file__, [d], WORLD, TIMEOUT, d)
         results = [json.loads((Path(d) / f'rank{r}.json').read_text()) for r in range(WORLD)]
 
     assert N_VALID % (WORLD * BS) and N_VALID % WORLD  # the set really needs padding

@@ -8,11 +8,12 @@ process group on CPU. (`accelerate launch --cpu --num_processes 2` is not used: 
 expects `mpirun` to start the others; on GPUs `accelerate launch --num_processes N` sets these same variables.)
 Each worker runs `PseudoLabels(...).run()` and `write_masks`, and reports the images it labeled.
 """
-import json, multiprocessing as mp, os, socket, sys, tempfile, time
+import json, multiprocessing as mp, os, sys, tempfile, time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+from gloo import free_port
 
 WORLD, ALPHA, GRID = 2, 0.2, 8
 TIMEOUT = 50  # seconds for both workers together
@@ -41,12 +42,6 @@ def _context():
     return ctx
 
 
-def _free_port():
-    with socket.socket() as s:
-        s.bind(('127.0.0.1', 0))
-        return s.getsockname()[1]
-
-
 def _worker(rank, port, root, cache, out):
     "Forked worker with a launcher's environment; the exit code and any traceback say how it went."
     code = 0
@@ -64,7 +59,7 @@ def _worker(rank, port, root, cache, out):
 
 def _launch(root, cache, out):
     "Fork both workers; return their (exit code, error) pairs. Kills them on timeout."
-    port, ctx = _free_port(), _context()
+    port, ctx = free_port(), _context()
     procs = [ctx.Process(target=_worker, args=(rank, port, root, cache, out)) for rank in range(WORLD)]
     for p in procs: p.start()
     deadline = time.monotonic() + TIMEOUT

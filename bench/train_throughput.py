@@ -1,0 +1,195 @@
+#!/usr/bin/env python
+"""Training throughput (images/s) of SegFormer Stage I and Stage II: the project's Learner next to plain PyTorch loops.
+
+One script runs every variant in one process (a GPU session has 15 device-minutes), each for `--warmup` + `--steps`
+optimiser steps on 512x512 crops of SegFormer-B5 (random init: speed does not depend on the weights), and prints and
+writes a JSON table. Variants:
+
+paper-faithful regime, 4 images per optimiser step
+- `plain_fp32`, `plain_bf16`, `plain_bf16_fused`, `plain_bf16_fused_compile`: a plain transformers/PyTorch loop on
+  device-resident random batches (no data loading), Stage I step.
+- `plain_stage2_bf16_fused`: the same with Stage II's step (no-grad pass on the 2 unlabeled images, Eq. 5 loss).
+- `learner_stage1_mem`, `learner_stage2_mem`: `conformalsam.train.semi_learner` (fastai Learner, `SelfReliance`,
+  `SegCrossEntropy`, `MeanIoU`, bf16 `MixedPrecision`, fused SGD, poly `ParamScheduler`) on in-memory batches: the cost
+  of the training loop itself.
+- `learner_stage1_disk`, `learner_stage2_disk`: the same Learner on `semi_loaders` over a synthetic dataset written to
+  disk (JPEG/PNG decoding, SegAugment, normalisation): whether the loader keeps up.
+
+throughput regime (opt-in, a deviation from the paper: larger batch, learning rate scaled)
+- `plain_bf16_fused_bs32`, `plain_bf16_fused_bs64`, `plain_bf16_fused_compile_bs32`.
+
+`--tiny` runs everything with a tiny SegFormer on 64x64 crops, on CPU if there is no GPU: a smoke test of the script.
+`--profile` adds a torch.profiler table of the plain bf16 Stage I step.
+
+    python bench/train_throughput.py --out bench/train_throughput.json        # on a GPU
+    python bench/train_throughput.py --tiny --steps 3 --warmup 1              # smoke test anywhere
+"""
+import argparse, json, os, sys, tempfile, time
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from fastai.callback.core import Callback, CancelFitException
+from fastai.data.core import DataLoaders
+
+from conformalsam.core import seed_everything
+from conformalsam.model import segformer
+from conformalsam.train import SemiDL, SegCrossEntropy, semi_learner, semi_loaders, sr_weight
+
+K = 21  # VOC classes
+
+
+def make_model(tiny):
+    if tiny:
+        from transformers import SegformerConfig
+        cfg = SegformerConfig(hidden_sizes=[16, 32, 48, 64], depths=[1, 1, 1, 1], num_attention_heads=[1, 1, 2, 2],
+                              decoder_hidden_size=32)
+        return segformer(K, cfg, pretrained=None)
+    return segformer(K, 'b5', pretrained=None)
+
+
+def sync(dev):
+    if dev.type == 'cuda': torch.cuda.synchronize()
+
+
+def bench_plain(args, dev, bs, bf16=False, fused=False, compile=False, stage2=False):
+    "Plain loop: forward, CE (ignore 255), backward, SGD step; Stage II adds the no-grad pass and Eq. 5."
+    model = make_model(args.tiny).to(dev).train()
+    opt = torch.optim.SGD(model.parameters(), lr=3e-3, momentum=0.9, weight_decay=1e-4,
+                          **({'fused': True} if fused and dev.type == 'cuda' else {}))
+    fwd = torch.compile(model) if compile else model
+    x = torch.randn(bs, 3, args.size, args.size, device=dev)
+    y = torch.randint(0, K, (bs, args.size, args.size), device=dev)
+    lam, h = float(sr_weight(60, 60)), bs // 2
+    ctx = (lambda: torch.autocast(dev.type, dtype=torch.bfloat16)) if bf16 else torch.enable_grad
+
+    def step():
+        with ctx():
+            if stage2:
+                model.eval()
+                with torch.no_grad(): pseudo = fwd(x[h:]).argmax(1)
+                model.train()
+                out = fwd(x)
+                loss = (1 - lam) * F.cross_entropy(out[:h].float(), y[:h], ignore_index=255) + \
+                       lam * F.cross_entropy(out[h:].float(), pseudo, ignore_index=255)
+            else: loss = F.cross_entropy(fwd(x).float(), y, ignore_index=255)
+        loss.backward(); opt.step(); opt.zero_grad(set_to_none=True)
+
+    for _ in range(args.warmup): step()
+    sync(dev); t = time.perf_counter()
+    for _ in range(args.steps): step()
+    sync(dev)
+    return bs * args.steps / (time.perf_counter() - t)
+
+
+class _Timer(Callback):
+    "Time `steps` training iterations after `warmup`, then stop the fit."
+    order = 100
+    def __init__(self, warmup, steps, dev): self.warmup, self.steps, self.dev, self.rate = warmup, steps, dev, None
+    def before_batch(self):
+        if self.training and self.iter == self.warmup: sync(self.dev); self.t, self.n = time.perf_counter(), 0
+    def after_batch(self):
+        if not self.training or self.iter < self.warmup: return
+        self.n += len(self.xb[0])
+        if self.iter == self.warmup + self.steps - 1:
+            sync(self.dev); self.rate = self.n / (time.perf_counter() - self.t)
+            raise CancelFitException()
+
+
+def _mem_dls(args, dev, n_iter):
+    "Stage I / valid / Stage II loaders over in-memory normalised random images (no decoding, no augmentation)."
+    nu = n_iter * 2 + 2
+    g = torch.Generator().manual_seed(0)
+    items = [(torch.randn(3, args.size, args.size, generator=g), torch.randint(0, K, (args.size, args.size), generator=g))
+             for _ in range(8)]
+    ds = [items[i % 8] for i in range(nu + 4)]
+    s1 = SemiDL(ds, n_labeled=4, bs=4, device=dev)
+    return DataLoaders(s1, SemiDL(items[:4], bs=1, device=dev), s1.new(paired=True), device=dev)
+
+
+def _disk_dls(args, dev, n_iter, work):
+    from conformalsam.data import make_synthetic, open_dataset
+    n_train = 2 * n_iter + 8
+    root = make_synthetic(work/'synth', n_train=n_train, n_val=2, size=args.size, num_classes=K, seed=0, ratios=(8,))
+    lab = open_dataset(root, root/'splits/1_8/labeled.txt')
+    unl = open_dataset(root, root/'splits/1_8/unlabeled.txt')
+    val = open_dataset(root, root/'splits/val.txt')
+    pseudo = root/'VOCdevkit/VOC2012/SegmentationClass'  # the GT masks stand in for pseudo-masks here
+    nw = args.workers if args.workers is not None else min(16, os.cpu_count())
+    return semi_loaders(lab, val, unl, pseudo, crop=args.size, bs=4, num_workers=nw, device=dev)
+
+
+def bench_learner(args, dev, stage, data, work):
+    n_iter = args.warmup + args.steps
+    dls = _mem_dls(args, dev, n_iter) if data == 'mem' else _disk_dls(args, dev, n_iter, work)
+    timer = _Timer(args.warmup, args.steps, dev)
+    learn = semi_learner(dls, make_model(args.tiny), sr_epoch=0 if stage == 2 else None, cbs=timer)
+    learn.model.to(dev)
+    with learn.no_bar(), learn.no_logging(): learn.fit_poly(1)
+    return timer.rate
+
+
+def profile(args, dev):
+    from torch.profiler import profile as tprofile, ProfilerActivity
+    model = make_model(args.tiny).to(dev).train()
+    opt = torch.optim.SGD(model.parameters(), lr=3e-3, momentum=0.9)
+    x = torch.randn(4, 3, args.size, args.size, device=dev); y = torch.randint(0, K, (4, args.size, args.size), device=dev)
+    acts = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if dev.type == 'cuda' else [])
+    with tprofile(activities=acts) as prof:
+        for _ in range(3):
+            with torch.autocast(dev.type, dtype=torch.bfloat16): loss = F.cross_entropy(model(x).float(), y)
+            loss.backward(); opt.step(); opt.zero_grad(set_to_none=True)
+        sync(dev)
+    key = 'self_cuda_time_total' if dev.type == 'cuda' else 'self_cpu_time_total'
+    return prof.key_averages().table(sort_by=key, row_limit=20)
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    p.add_argument('--tiny', action='store_true', help='tiny SegFormer on 64x64 crops (smoke test, CPU is fine)')
+    p.add_argument('--steps', type=int, default=30, help='timed optimiser steps per variant')
+    p.add_argument('--warmup', type=int, default=10, help='untimed steps first (compilation, cudnn autotuning)')
+    p.add_argument('--only', default=None, help='comma-separated variant names to run (default: all)')
+    p.add_argument('--workers', type=int, default=None, help='loader processes for the *_disk variants')
+    p.add_argument('--profile', action='store_true', help='print a profiler table of the plain bf16 step')
+    p.add_argument('--out', default=None, help='write the results as JSON here')
+    args = p.parse_args(argv)
+    args.size = 64 if args.tiny else 512
+    dev = torch.device('cuda' if torch.cuda.is_available() else 'cpu')
+    if dev.type == 'cuda': torch.backends.cudnn.benchmark = True; torch.backends.cuda.matmul.allow_tf32 = True
+    seed_everything(0)
+    work = Path(tempfile.mkdtemp())
+    variants = {
+        'plain_fp32': lambda: bench_plain(args, dev, 4),
+        'plain_bf16': lambda: bench_plain(args, dev, 4, bf16=True),
+        'plain_bf16_fused': lambda: bench_plain(args, dev, 4, bf16=True, fused=True),
+        'plain_bf16_fused_compile': lambda: bench_plain(args, dev, 4, bf16=True, fused=True, compile=True),
+        'plain_stage2_bf16_fused': lambda: bench_plain(args, dev, 4, bf16=True, fused=True, stage2=True),
+        'learner_stage1_mem': lambda: bench_learner(args, dev, 1, 'mem', work),
+        'learner_stage2_mem': lambda: bench_learner(args, dev, 2, 'mem', work),
+        'learner_stage1_disk': lambda: bench_learner(args, dev, 1, 'disk', work),
+        'learner_stage2_disk': lambda: bench_learner(args, dev, 2, 'disk', work),
+        'plain_bf16_fused_bs32': lambda: bench_plain(args, dev, 32, bf16=True, fused=True),
+        'plain_bf16_fused_bs64': lambda: bench_plain(args, dev, 64, bf16=True, fused=True),
+        'plain_bf16_fused_compile_bs32': lambda: bench_plain(args, dev, 32, bf16=True, fused=True, compile=True),
+    }
+    if args.tiny and dev.type == 'cpu':  # compilation needs a C++ toolchain and takes minutes on CPU: skipped
+        for k in [k for k in variants if 'compile' in k]: del variants[k]
+    names = args.only.split(',') if args.only else list(variants)
+    unknown = [n for n in names if n not in variants]
+    if unknown: p.error(f"unknown variants {unknown}; expected some of {list(variants)}")
+    res = dict(device=torch.cuda.get_device_name() if dev.type == 'cuda' else 'cpu', tiny=args.tiny, size=args.size,
+               steps=args.steps, warmup=args.warmup, torch=torch.__version__, img_per_s={})
+    for n in names:
+        t = time.perf_counter()
+        try: res['img_per_s'][n] = round(variants[n](), 2)
+        except Exception as e: res['img_per_s'][n] = f"failed: {type(e).__name__}: {e}"[:300]
+        print(f"{n:32s} {res['img_per_s'][n]!s:>10} img/s   ({time.perf_counter() - t:.0f} s)", flush=True)
+        if dev.type == 'cuda': torch.cuda.empty_cache()
+    if args.profile: res['profile'] = profile(args, dev); print(res['profile'])
+    if args.out: Path(args.out).write_text(json.dumps(res, indent=1))
+    return res
+
+
+if __name__ == '__main__': main()
