@@ -7,7 +7,7 @@ __all__ = ['Item', 'LAYOUTS', 'SYNTHETIC_RATIOS', 'TrainItem', 'read_split', 'lo
            'SegDataset', 'voc_dataset', 'ade20k_dataset', 'cityscapes_dataset', 'folder_dataset', 'detect_layout',
            'open_dataset', 'synthetic_classes', 'synthetic_scene', 'make_synthetic', 'SegAugment', 'semi_dataloaders']
 
-# %% ../nbs/01_data.ipynb #6054aa30
+# %% ../nbs/01_data.ipynb #48e3e41d
 import json, math, random
 from functools import partial
 from collections import namedtuple
@@ -21,7 +21,7 @@ from fastai.vision.all import (DataBlock, ImageBlock, MaskBlock, IndexSplitter, 
 from .core import IGNORE, VOC_CLASSES, ADE20K_CLASSES, CITYSCAPES_CLASSES, CITYSCAPES_ID_TO_TRAINID, \
     VOC_PALETTE, DatasetInfo, DATASETS, colorize, atomic_write
 
-# %% ../nbs/01_data.ipynb #0e1b120b
+# %% ../nbs/01_data.ipynb #1c830365
 def read_split(path): # a split file in one of the field's formats
     "List of `(image, mask)` relative paths, one per entry of the split file (`mask` is None for bare ids)."
     path = Path(path)
@@ -36,7 +36,7 @@ def read_split(path): # a split file in one of the field's formats
     if not entries: raise ValueError(f"split file {path} has no entries")
     return entries
 
-# %% ../nbs/01_data.ipynb #ff29ffbb
+# %% ../nbs/01_data.ipynb #91f405a6
 _ENCODINGS = ('index', 'ade', 'cityscapes')
 _CS_LUT = np.full(256, IGNORE, np.uint8)
 for _id, _train in CITYSCAPES_ID_TO_TRAINID.items(): _CS_LUT[_id] = _train
@@ -80,7 +80,7 @@ def load_mask(path, # a single-channel PNG of class indices
                          f"{num_classes} classes; expected 0..{num_classes-1} or {ignore_index} (ignore)")
     return m
 
-# %% ../nbs/01_data.ipynb #fceda5b6
+# %% ../nbs/01_data.ipynb #1a54be27
 Item = namedtuple('Item', 'image mask encoding')
 
 def check_size(it, wh, mask):
@@ -115,7 +115,7 @@ class SegDataset:
         for i in progress_bar(range(len(self)), leave=False): self[i]
         return self
 
-# %% ../nbs/01_data.ipynb #e950c2b5
+# %% ../nbs/01_data.ipynb #afe5c081
 def _descend(root, *candidates):
     "The first of `root/c` that exists (or `root` itself)."
     root = Path(root)
@@ -202,7 +202,7 @@ def folder_dataset(images, # folder of images
     items = [Item(p, None if masks is None else Path(masks)/f'{p.stem}.png', 'index') for p in files]
     return SegDataset(items, info, images)
 
-# %% ../nbs/01_data.ipynb #a1cb22b1
+# %% ../nbs/01_data.ipynb #62c1e391
 LAYOUTS = {'voc': ('VOCdevkit/VOC2012/JPEGImages', 'VOC2012/JPEGImages', 'JPEGImages'),
            'ade20k': ('ADEChallengeData2016/images', 'images/training', 'images/validation'),
            'cityscapes': ('leftImg8bit',),
@@ -233,7 +233,7 @@ def open_dataset(root, # dataset root in one of the `LAYOUTS`
     if layout not in readers: raise ValueError(f"unknown layout {layout!r}; expected one of {list(LAYOUTS)}")
     return readers[layout](root, split, **kwargs)
 
-# %% ../nbs/01_data.ipynb #f88659ed
+# %% ../nbs/01_data.ipynb #12d75f23
 _SHAPES = ('disc', 'square', 'triangle', 'ring', 'bar', 'diamond')
 _COLOURS = {'red': (200, 40, 40), 'green': (40, 170, 60), 'blue': (40, 70, 200), 'yellow': (220, 200, 40),
             'magenta': (190, 50, 180), 'cyan': (40, 190, 200), 'orange': (230, 130, 30), 'white': (235, 235, 235)}
@@ -252,7 +252,7 @@ def synthetic_classes(num_classes:int, # K, including background (or the stuff c
         raise ValueError(f"num_classes={num_classes} is not supported; expected 2..64")
     return head + objs
 
-# %% ../nbs/01_data.ipynb #2652cb69
+# %% ../nbs/01_data.ipynb #26f9485c
 def _texture(rng, h, w, kind, period):
     "A [H, W] texture modulation in [0.55, 1.15]."
     yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
@@ -322,7 +322,7 @@ def synthetic_scene(rng, # a `np.random.Generator`
         mask[edge] = IGNORE
     return img, mask
 
-# %% ../nbs/01_data.ipynb #08d66f39
+# %% ../nbs/01_data.ipynb #6aeb0f4e
 def _text(s): return lambda p: p.write_text(s)
 
 SYNTHETIC_RATIOS = (2, 4, 8, 16)
@@ -381,13 +381,13 @@ def make_synthetic(root, # folder to write the dataset into
                                         background=background, synthetic=params), indent=1)))
     return root
 
-# %% ../nbs/01_data.ipynb #a8219a14
+# %% ../nbs/01_data.ipynb #1f4348f9
 TrainItem = namedtuple('TrainItem', 'image mask encoding labeled num_classes')
 
 def _get_x(it): return load_image(it.image)
 def _get_y(it):
     wh = Image.open(it.image).size  # reads the header only
-    if it.mask is None: return np.full(wh[::-1], IGNORE, np.uint8)
+    if it.mask is None: return np.zeros(wh[::-1], np.uint8)  # self-training: marks the image area (see above)
     m = load_mask(it.mask, it.num_classes, it.encoding)
     check_size(it, wh, m)
     return m
@@ -424,6 +424,7 @@ def semi_dataloaders(labeled:SegDataset, # images with GT masks
                      val_bs:int=1, # validation batch size (1 when validation sizes differ)
                      scale=(0.5, 2.0), # random rescale range of the longer side
                      num_workers:int=None, # loader processes (fastai's default when None)
+                     self_training:bool=False, # unlabeled targets mark the image area instead of reading pseudo-masks
                      **kwargs): # passed to `DataBlock.dataloaders` (e.g. `device`)
     "fastai `DataLoaders`: labeled GT + unlabeled pseudo-masks (augmented crops) for training, `val` for validation."
     K = labeled.info.num_classes
@@ -431,6 +432,9 @@ def semi_dataloaders(labeled:SegDataset, # images with GT masks
     items = [TrainItem(it.image, it.mask, it.encoding, True, K) for it in labeled.items]
     if any(it.mask is None for it in labeled.items): raise ValueError(f"{labeled} has items without masks")
     if unlabeled is not None:
+        if self_training == (pseudo_dir is not None):
+            raise ValueError(f"unlabeled images need either pseudo-masks (pseudo_dir) or self_training=True, not "
+                             f"{'both' if self_training else 'neither'} (pseudo_dir={pseudo_dir})")
         if pseudo_dir is not None:
             pseudo_dir = Path(pseudo_dir)
             missing = [it.image.stem for it in unlabeled.items if not (pseudo_dir/f'{it.image.stem}.png').exists()]

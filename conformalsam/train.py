@@ -6,7 +6,7 @@
 __all__ = ['SR_LAMBDA0', 'SR_GAMMA', 'SemiDL', 'semi_loaders', 'SegCrossEntropy', 'poly_schedule', 'sr_weight', 'SelfReliance',
            'sliding_window', 'SlidingWindow', 'checkpoints', 'Checkpoint', 'semi_learner', 'train', 'train_cli']
 
-# %% ../nbs/07_train.ipynb #83352d93
+# %% ../nbs/07_train.ipynb #80781e1b
 import json, os, random, shutil
 from functools import partial
 from pathlib import Path
@@ -23,18 +23,18 @@ from fastcore.script import call_parse
 from fastai.callback.core import Callback
 from fastai.callback.fp16 import MixedPrecision
 from fastai.callback.schedule import ParamScheduler
-from fastai.data.core import DataLoaders, Datasets, TfmdDL
+from fastai.data.core import DataLoaders, TfmdDL
 from fastai.distributed import DistributedDL  # also adds `Learner.distrib_ctx`
 from fastai.learner import Learner
 from fastai.optimizer import OptimWrapper
 from fastai.torch_core import num_distrib, rank_distrib, distrib_barrier
 from safetensors.torch import save_model, load_model
 from .core import IGNORE, seed_everything
-from .data import semi_dataloaders, open_dataset, detect_layout, _get_y
+from .data import semi_dataloaders, open_dataset, detect_layout
 from .metrics import MeanIoU
 from .model import SegFormer, segformer, segformer_splitter
 
-# %% ../nbs/07_train.ipynb #0b7143cb
+# %% ../nbs/07_train.ipynb #12380178
 class SemiDL(TfmdDL):
     "Training loader: an epoch is one pass over the unlabeled items, the labeled ones repeated to match (see above)."
     def __init__(self, dataset=None, # labeled items first, then unlabeled ones
@@ -77,12 +77,7 @@ class SemiDL(TfmdDL):
         if cls is None or issubclass(cls, SemiDL): kwargs = merge(dict(n_labeled=self.n_labeled, paired=self.paired), kwargs)
         return super().new(dataset, cls, **kwargs)
 
-# %% ../nbs/07_train.ipynb #c196348e
-def _image_area(it):
-    "Target of a Stage II item: the GT mask if labeled, else zeros over the image (padding becomes 255 when cropped)."
-    if it.labeled: return _get_y(it)
-    return np.zeros(Image.open(it.image).size[::-1], np.uint8)
-
+# %% ../nbs/07_train.ipynb #6559be5e
 def semi_loaders(labeled, # `SegDataset` with GT masks
                  val, # validation `SegDataset` (native resolution)
                  unlabeled=None, # `SegDataset` of unlabeled images (None: label-only training)
@@ -97,14 +92,11 @@ def semi_loaders(labeled, # `SegDataset` with GT masks
     train = dls.train.new(cls=SemiDL, n_labeled=len(labeled), shuffle=False, drop_last=False)
     loaders = [train, dls.valid]
     if unlabeled is not None and stage2:
-        d1 = dls.train_ds
-        items = [it if it.labeled else it._replace(mask=None) for it in d1.items]
-        ds2 = Datasets(items, tfms=[list(d1.tls[0].tfms.fs), [_image_area, *d1.tls[1].tfms.fs[1:]]],
-                       splits=[list(range(len(items))), []]).subset(0)
-        loaders.append(train.new(ds2, paired=True))
+        dls2 = semi_dataloaders(labeled, val, unlabeled, crop=crop, bs=bs, val_bs=val_bs, self_training=True, **kwargs)
+        loaders.append(dls2.train.new(cls=SemiDL, n_labeled=len(labeled), shuffle=False, drop_last=False, paired=True))
     return DataLoaders(*loaders, path=dls.path, device=dls.device)
 
-# %% ../nbs/07_train.ipynb #d850eb9d
+# %% ../nbs/07_train.ipynb #1001da1c
 class SegCrossEntropy(nn.Module):
     "Cross-entropy over the pixels whose target is not `ignore_index` (0 when there are none)."
     def __init__(self, ignore_index:int=IGNORE): # target value that carries no label
@@ -125,7 +117,7 @@ def poly_schedule(lr, # initial learning rate (a float, or one per parameter gro
     def _inner(pos): return lr * (1 - pos) ** power
     return _inner
 
-# %% ../nbs/07_train.ipynb #5d5c7a3d
+# %% ../nbs/07_train.ipynb #7be9aee0
 SR_LAMBDA0 = 0.5  # lambda(t_sr): equal weight of L_s and L_u at the switch (Eq. 5; our choice, the paper gives none)
 SR_GAMMA = 0.1    # decay per epoch of lambda (Eq. 5; our choice)
 
@@ -137,7 +129,7 @@ def sr_weight(epoch, # t: the current epoch (0-based; fractional values allowed)
     if np.any(np.asarray(epoch) < sr_epoch): raise ValueError(f"lambda(t) is defined from t_sr={sr_epoch} on, got t={epoch}")
     return lambda0 * np.exp(-gamma * (np.asarray(epoch, dtype=np.float64) - sr_epoch))
 
-# %% ../nbs/07_train.ipynb #022047fb
+# %% ../nbs/07_train.ipynb #57e56cac
 class SelfReliance(Callback):
     "Stage II from epoch `sr_epoch`: 2+2 batches from `dls[2]`, the model's own pseudo-labels, the loss of Eq. 5."
     order = 15  # before_batch after MixedPrecision (10), so the no-grad pass runs under the same autocast
@@ -178,7 +170,7 @@ class SelfReliance(Callback):
         h = len(pred) // 2
         return (1 - self.lam) * self.old_lf(pred[:h], y[:h]) + self.lam * self.old_lf(pred[h:], y[h:])
 
-# %% ../nbs/07_train.ipynb #7679a28c
+# %% ../nbs/07_train.ipynb #1a8f3085
 def _starts(size, crop, stride):
     "Window start positions covering `size` (the last one ends at the border)."
     n = max(size - crop + stride - 1, 0) // stride + 1
@@ -214,7 +206,7 @@ class SlidingWindow(Callback):
     def before_validate(self): self.orig, self.learn.model = self.learn.model, _Windowed(self.learn.model, self.crop, self.stride)
     def after_validate(self): self.learn.model = self.orig
 
-# %% ../nbs/07_train.ipynb #e2be26e7
+# %% ../nbs/07_train.ipynb #0bccddf9
 def _unwrap(model): return getattr(model, 'module', model)
 def _base_dl(dl): return getattr(dl, 'dl', dl)  # a `DistributedDL` wraps the loader
 
@@ -291,7 +283,7 @@ class Checkpoint(Callback):
             for old in checkpoints(self.path)[:-self.keep]: shutil.rmtree(old, ignore_errors=True)
         distrib_barrier()
 
-# %% ../nbs/07_train.ipynb #c1f77b73
+# %% ../nbs/07_train.ipynb #6431799b
 def semi_learner(dls:DataLoaders, # from `semi_loaders`
                  model:SegFormer, # from `conformalsam.model.segformer`
                  lr:float=3e-3, # initial learning rate of the encoder (paper: 0.003)
@@ -341,7 +333,7 @@ def fit_poly(self:Learner, n_epoch:int, # epochs (VOC 80, ADE20K 40)
     self.fit(n_epoch, lr=lrs, cbs=ParamScheduler({'lr': poly_schedule(lrs, power)}), start_epoch=start)
     return self
 
-# %% ../nbs/07_train.ipynb #f544fddc
+# %% ../nbs/07_train.ipynb #fc4bab3f
 def _atomic_dir(final, write):
     "Call `write(tmp_folder)` and rename the folder to `final` when it is complete."
     final = Path(final); tmp = final.with_name(f'.{final.name}.tmp')
