@@ -6,7 +6,7 @@
 __all__ = ['SR_LAMBDA0', 'SR_GAMMA', 'SemiDL', 'semi_loaders', 'SegCrossEntropy', 'poly_schedule', 'sr_weight', 'SelfReliance',
            'sliding_window', 'SlidingWindow', 'checkpoints', 'Checkpoint', 'semi_learner', 'train', 'train_cli']
 
-# %% ../nbs/07_train.ipynb #80781e1b
+# %% ../nbs/07_train.ipynb #1cea3029
 import json, os, random, shutil
 from functools import partial
 from pathlib import Path
@@ -29,12 +29,12 @@ from fastai.learner import Learner
 from fastai.optimizer import OptimWrapper
 from fastai.torch_core import num_distrib, rank_distrib, distrib_barrier
 from safetensors.torch import save_model, load_model
-from .core import IGNORE, seed_everything
+from .core import IGNORE, seed_everything, atomic_write
 from .data import semi_dataloaders, open_dataset, detect_layout
 from .metrics import MeanIoU
 from .model import SegFormer, segformer, segformer_splitter
 
-# %% ../nbs/07_train.ipynb #12380178
+# %% ../nbs/07_train.ipynb #cf8509da
 class SemiDL(TfmdDL):
     "Training loader: an epoch is one pass over the unlabeled items, the labeled ones repeated to match (see above)."
     def __init__(self, dataset=None, # labeled items first, then unlabeled ones
@@ -77,7 +77,7 @@ class SemiDL(TfmdDL):
         if cls is None or issubclass(cls, SemiDL): kwargs = merge(dict(n_labeled=self.n_labeled, paired=self.paired), kwargs)
         return super().new(dataset, cls, **kwargs)
 
-# %% ../nbs/07_train.ipynb #6559be5e
+# %% ../nbs/07_train.ipynb #6e1aaee7
 def semi_loaders(labeled, # `SegDataset` with GT masks
                  val, # validation `SegDataset` (native resolution)
                  unlabeled=None, # `SegDataset` of unlabeled images (None: label-only training)
@@ -96,7 +96,7 @@ def semi_loaders(labeled, # `SegDataset` with GT masks
         loaders.append(dls2.train.new(cls=SemiDL, n_labeled=len(labeled), shuffle=False, drop_last=False, paired=True))
     return DataLoaders(*loaders, path=dls.path, device=dls.device)
 
-# %% ../nbs/07_train.ipynb #1001da1c
+# %% ../nbs/07_train.ipynb #67f20869
 class SegCrossEntropy(nn.Module):
     "Cross-entropy over the pixels whose target is not `ignore_index` (0 when there are none)."
     def __init__(self, ignore_index:int=IGNORE): # target value that carries no label
@@ -117,7 +117,7 @@ def poly_schedule(lr, # initial learning rate (a float, or one per parameter gro
     def _inner(pos): return lr * (1 - pos) ** power
     return _inner
 
-# %% ../nbs/07_train.ipynb #7be9aee0
+# %% ../nbs/07_train.ipynb #8b74be56
 SR_LAMBDA0 = 0.5  # lambda(t_sr): equal weight of L_s and L_u at the switch (Eq. 5; our choice, the paper gives none)
 SR_GAMMA = 0.1    # decay per epoch of lambda (Eq. 5; our choice)
 
@@ -129,7 +129,7 @@ def sr_weight(epoch, # t: the current epoch (0-based; fractional values allowed)
     if np.any(np.asarray(epoch) < sr_epoch): raise ValueError(f"lambda(t) is defined from t_sr={sr_epoch} on, got t={epoch}")
     return lambda0 * np.exp(-gamma * (np.asarray(epoch, dtype=np.float64) - sr_epoch))
 
-# %% ../nbs/07_train.ipynb #57e56cac
+# %% ../nbs/07_train.ipynb #572f7c85
 class SelfReliance(Callback):
     "Stage II from epoch `sr_epoch`: 2+2 batches from `dls[2]`, the model's own pseudo-labels, the loss of Eq. 5."
     order = 15  # before_batch after MixedPrecision (10), so the no-grad pass runs under the same autocast
@@ -170,7 +170,7 @@ class SelfReliance(Callback):
         h = len(pred) // 2
         return (1 - self.lam) * self.old_lf(pred[:h], y[:h]) + self.lam * self.old_lf(pred[h:], y[h:])
 
-# %% ../nbs/07_train.ipynb #1a8f3085
+# %% ../nbs/07_train.ipynb #2aa0457d
 def _starts(size, crop, stride):
     "Window start positions covering `size` (the last one ends at the border)."
     n = max(size - crop + stride - 1, 0) // stride + 1
@@ -206,7 +206,7 @@ class SlidingWindow(Callback):
     def before_validate(self): self.orig, self.learn.model = self.learn.model, _Windowed(self.learn.model, self.crop, self.stride)
     def after_validate(self): self.learn.model = self.orig
 
-# %% ../nbs/07_train.ipynb #0bccddf9
+# %% ../nbs/07_train.ipynb #c045431e
 def _unwrap(model): return getattr(model, 'module', model)
 def _base_dl(dl): return getattr(dl, 'dl', dl)  # a `DistributedDL` wraps the loader
 
@@ -283,7 +283,7 @@ class Checkpoint(Callback):
             for old in checkpoints(self.path)[:-self.keep]: shutil.rmtree(old, ignore_errors=True)
         distrib_barrier()
 
-# %% ../nbs/07_train.ipynb #6431799b
+# %% ../nbs/07_train.ipynb #b3f811ea
 def semi_learner(dls:DataLoaders, # from `semi_loaders`
                  model:SegFormer, # from `conformalsam.model.segformer`
                  lr:float=3e-3, # initial learning rate of the encoder (paper: 0.003)
@@ -333,14 +333,7 @@ def fit_poly(self:Learner, n_epoch:int, # epochs (VOC 80, ADE20K 40)
     self.fit(n_epoch, lr=lrs, cbs=ParamScheduler({'lr': poly_schedule(lrs, power)}), start_epoch=start)
     return self
 
-# %% ../nbs/07_train.ipynb #fc4bab3f
-def _atomic_dir(final, write):
-    "Call `write(tmp_folder)` and rename the folder to `final` when it is complete."
-    final = Path(final); tmp = final.with_name(f'.{final.name}.tmp')
-    shutil.rmtree(tmp, ignore_errors=True); tmp.mkdir(parents=True)
-    write(tmp)
-    shutil.rmtree(final, ignore_errors=True); os.replace(tmp, final)
-
+# %% ../nbs/07_train.ipynb #7c8031ed
 def train(data, # dataset root
           split, # split folder with `labeled.txt` (and `unlabeled.txt`)
           val_split, # validation split file
@@ -394,8 +387,8 @@ def train(data, # dataset root
                history=[dict(zip(learn.recorder.metric_names[1:], map(float, v))) for v in learn.recorder.values],
                config=cfg)
     if rank_distrib() == 0:
-        _atomic_dir(out/'model', learn.model.save_pretrained)
-        tmp = out/'.results.json.tmp'; tmp.write_text(json.dumps(res, indent=1)); os.replace(tmp, out/'results.json')
+        atomic_write(out/'model', learn.model.save_pretrained)
+        atomic_write(out/'results.json', lambda t: t.write_text(json.dumps(res, indent=1)))
     return res
 
 def _none(s): return None if s is None or str(s).lower() == 'none' else s
