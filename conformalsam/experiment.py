@@ -7,7 +7,7 @@ __all__ = ['VOC_COUNTS', 'PAPER', 'SYNTHETIC', 'METHODS', 'canonical_split', 'pa
            'method_params', 'record_key', 'write_raw_masks', 'run_pseudo', 'run_method', 'load_results', 'add_record',
            'run_experiment', 'results_table', 'table_caption', 'table_markdown']
 
-# %% ../nbs/08_experiment.ipynb #18008cd7
+# %% ../nbs/08_experiment.ipynb #edbd9a5d
 import json, math, re, time
 from pathlib import Path
 import numpy as np
@@ -15,10 +15,10 @@ import torch
 from PIL import Image
 from .core import atomic_write
 from .data import make_synthetic, open_dataset, detect_layout
-from .pseudo import PseudoLabels, make_labeler, _digest
+from .pseudo import PseudoLabels, make_labeler, argmax_from_stats, _digest
 from .train import train
 
-# %% ../nbs/08_experiment.ipynb #b777943d
+# %% ../nbs/08_experiment.ipynb #8491133d
 _SPLIT_RE = re.compile(r'(u2pl_)?1_[1-9]\d*|[1-9]\d*')
 VOC_COUNTS = ('92', '183', '366', '732', '1464')  # of VOC's 1,464 high-quality labels: 1/16, 1/8, 1/4, 1/2, all
 _FRACTIONS = ('2', '4', '8', '16', '32', '64', '128')  # the field's labeled fractions 1/r
@@ -33,7 +33,7 @@ def canonical_split(split): # e.g. '1/16', '1_16', 92, 'u2pl_1_8' (or 116: paper
                          "(or '1/16'), a count of labeled VOC images such as '92', or a U2PL split such as 'u2pl_1_8'")
     return s
 
-# %% ../nbs/08_experiment.ipynb #a13f6e7b
+# %% ../nbs/08_experiment.ipynb #ccd59cba
 def _cells(table, dataset, splits, rows):
     return {(table, dataset, s, m): v for m, vals in rows.items() for s, v in zip(splits, vals)}
 
@@ -63,7 +63,7 @@ PAPER = {
                                           'cp+sr': (81.21, 82.22, 81.84, 83.52)}),
 }
 
-# %% ../nbs/08_experiment.ipynb #6185ad2a
+# %% ../nbs/08_experiment.ipynb #e91ea22d
 _VOC_FRACTION = dict(zip(VOC_COUNTS[:4], ('1_16', '1_8', '1_4', '1_2')))
 
 def paper_miou(tables, # table number(s) to look in, in order: '5' or ('5', '1')
@@ -79,7 +79,7 @@ def paper_miou(tables, # table number(s) to look in, in order: '5' or ('5', '1')
                 return v
     return None
 
-# %% ../nbs/08_experiment.ipynb #822835c9
+# %% ../nbs/08_experiment.ipynb #9170e187
 SYNTHETIC = dict(n_train=96, n_val=24, size=64)  # the embedded default dataset (see `make_synthetic`)
 
 def _use_device(device):
@@ -159,7 +159,7 @@ def resolve(data_root='synthetic', # 'synthetic' (embedded default) or the folde
                 grid=(sp['size'] if synth else 512) if grid == 'auto' else int(grid),
                 device=device, results_dir=str(results_dir.resolve()))
 
-# %% ../nbs/08_experiment.ipynb #17668e6b
+# %% ../nbs/08_experiment.ipynb #c47537a5
 METHODS = ('label-only', 'labeler-raw', 'cp', 'cp+sr')
 _UNUSED = {'label-only': ('labeler', 'model', 'alpha', 'grid', 'sr_epoch'), 'labeler-raw': ('alpha', 'sr_epoch'),
            'cp': ('sr_epoch',), 'cp+sr': ()}  # parameters a method's result does not depend on
@@ -176,9 +176,7 @@ def write_raw_masks(pl:PseudoLabels, # a pipeline whose `run()` has filled the c
     "The labeler's argmax mask of every unlabeled image, from the cached statistics."
     out = Path(out); out.mkdir(parents=True, exist_ok=True)
     for it in pl.unlabeled.items:
-        st = pl.stats(it)
-        top = st['top'].long()
-        lab = torch.where(st['p_bg'] >= st['p_top'], 0, top) if 'p_bg' in st else top
+        lab = argmax_from_stats(pl.stats(it))
         atomic_write(out/f'{it.image.stem}.png', Image.fromarray(lab.numpy().astype(np.uint8), mode='L').save)
     return out
 
@@ -218,7 +216,7 @@ def run_method(p:dict, # resolved parameters (`resolve`)
                 simulated=bool(simulated), synthetic_data=p['dataset'] == 'synthetic', pseudo=rep,
                 history=res['history'], seconds=round(time.time() - t0, 1), params=method_params(p, method))
 
-# %% ../nbs/08_experiment.ipynb #ffb4b2a1
+# %% ../nbs/08_experiment.ipynb #ed646779
 def load_results(results_dir): # folder holding `results.json`
     "The records in `results_dir/results.json` (empty list if none)."
     f = Path(results_dir)/'results.json'
@@ -245,7 +243,7 @@ def run_experiment(p:dict, # resolved parameters (`resolve`)
     keys = {record_key(p, m) for m in methods}
     return [r for r in load_results(p['results_dir']) if r['key'] in keys]
 
-# %% ../nbs/08_experiment.ipynb #e6c12742
+# %% ../nbs/08_experiment.ipynb #00137442
 def _fmt(v): return '–' if v is None or (isinstance(v, float) and math.isnan(v)) else f'{v:.2f}'
 
 def results_table(records, # records (`load_results`, `run_experiment`)
