@@ -15,6 +15,17 @@ paper-faithful regime, 4 images per optimiser step
 - `learner_stage1_disk`, `learner_stage2_disk`: the same Learner on `semi_loaders` over a synthetic dataset written to
   disk (JPEG/PNG decoding, SegAugment, normalisation): whether the loader keeps up.
 
+AllSpark (`conformalsam.allspark`, `train(arch='allspark')`), 2 labeled + 2 unlabeled images per step, the semantic
+memory on (its steady state from AllSpark's epoch 5), next to the SegFormer variants above
+- `plain_allspark_bf16_fused`: AllSpark's own step in a plain loop (no-grad pass on the unlabeled half, handed to the
+  model for its channel grouping; training forward; `(L_x + L_u) / 2`): compare with `plain_stage2_bf16_fused`.
+- `learner_allspark_stage1_mem`: ConformalSAM(AllSpark) Stage I through the Learner (given unlabeled targets; the model
+  makes its grouping pass itself): compare with `learner_stage1_mem`.
+- `learner_allspark_stage2_mem`: AllSpark = ConformalSAM(AllSpark) Stage II through the Learner: compare with
+  `learner_stage2_mem`.
+
+On CUDA every variant also reports its peak memory (`torch.cuda.max_memory_allocated`, GiB) in `peak_mem_gib`.
+
 throughput regime (opt-in, a deviation from the paper: larger batch, learning rate scaled)
 - `plain_bf16_fused_bs32`, `plain_bf16_fused_bs64`, `plain_bf16_fused_compile_bs32`.
 
@@ -34,42 +45,50 @@ from fastai.callback.core import Callback, CancelFitException
 from fastai.data.core import DataLoaders
 
 from conformalsam.core import seed_everything
+from conformalsam.allspark import allspark
 from conformalsam.model import segformer
 from conformalsam.train import SemiDL, SegCrossEntropy, semi_learner, semi_loaders, sr_weight
 
 K = 21  # VOC classes
 
 
-def make_model(tiny):
+def make_model(tiny, arch='segformer', size=512):
+    "SegFormer-B5 (or a tiny one); `arch='allspark'`: AllSpark on it for `size` crops, memory on from the first epoch."
+    cfg = 'b5'
     if tiny:
         from transformers import SegformerConfig
         cfg = SegformerConfig(hidden_sizes=[16, 32, 48, 64], depths=[1, 1, 1, 1], num_attention_heads=[1, 1, 2, 2],
                               decoder_hidden_size=32)
-        return segformer(K, cfg, pretrained=None)
-    return segformer(K, 'b5', pretrained=None)
+    if arch == 'allspark':
+        model = allspark(K, cfg, pretrained=None, crop=size, smem_epoch=0)
+        model.set_epoch(0)
+        return model
+    return segformer(K, cfg, pretrained=None)
 
 
 def sync(dev):
     if dev.type == 'cuda': torch.cuda.synchronize()
 
 
-def bench_plain(args, dev, bs, bf16=False, fused=False, compile=False, stage2=False):
+def bench_plain(args, dev, bs, bf16=False, fused=False, compile=False, stage2=False, arch='segformer'):
     "Plain loop: forward, CE (ignore 255), backward, SGD step; Stage II adds the no-grad pass and Eq. 5."
-    model = make_model(args.tiny).to(dev).train()
+    model = make_model(args.tiny, arch, args.size).to(dev).train()
     opt = torch.optim.SGD(model.parameters(), lr=3e-3, momentum=0.9, weight_decay=1e-4,
                           **({'fused': True} if fused and dev.type == 'cuda' else {}))
     fwd = torch.compile(model) if compile else model
     x = torch.randn(bs, 3, args.size, args.size, device=dev)
     y = torch.randint(0, K, (bs, args.size, args.size), device=dev)
-    lam, h = float(sr_weight(60, 60)), bs // 2
+    lam, h = float(sr_weight(60, 60)), bs // 2  # 0.5: also AllSpark's (L_x + L_u) / 2
     ctx = (lambda: torch.autocast(dev.type, dtype=torch.bfloat16)) if bf16 else torch.enable_grad
 
     def step():
         with ctx():
             if stage2:
                 model.eval()
-                with torch.no_grad(): pseudo = fwd(x[h:]).argmax(1)
+                with torch.no_grad(): logits = fwd(x[h:])
                 model.train()
+                if arch == 'allspark': model.set_unlabeled_logits(logits)  # its channel grouping reuses the pass
+                pseudo = logits.argmax(1)
                 out = fwd(x)
                 loss = (1 - lam) * F.cross_entropy(out[:h].float(), y[:h], ignore_index=255) + \
                        lam * F.cross_entropy(out[h:].float(), pseudo, ignore_index=255)
@@ -97,14 +116,14 @@ class _Timer(Callback):
             raise CancelFitException()
 
 
-def _mem_dls(args, dev, n_iter):
+def _mem_dls(args, dev, n_iter, paired=False):
     "Stage I / valid / Stage II loaders over in-memory normalised random images (no decoding, no augmentation)."
     nu = n_iter * 2 + 2
     g = torch.Generator().manual_seed(0)
     items = [(torch.randn(3, args.size, args.size, generator=g), torch.randint(0, K, (args.size, args.size), generator=g))
              for _ in range(8)]
     ds = [items[i % 8] for i in range(nu + 4)]
-    s1 = SemiDL(ds, n_labeled=4, bs=4, device=dev)
+    s1 = SemiDL(ds, n_labeled=4, bs=4, device=dev, paired=paired)
     return DataLoaders(s1, SemiDL(items[:4], bs=1, device=dev), s1.new(paired=True), device=dev)
 
 
@@ -120,11 +139,11 @@ def _disk_dls(args, dev, n_iter, work):
     return semi_loaders(lab, val, unl, pseudo, crop=args.size, bs=4, num_workers=nw, device=dev)
 
 
-def bench_learner(args, dev, stage, data, work):
+def bench_learner(args, dev, stage, data, work, arch='segformer'):
     n_iter = args.warmup + args.steps
-    dls = _mem_dls(args, dev, n_iter) if data == 'mem' else _disk_dls(args, dev, n_iter, work)
+    dls = _mem_dls(args, dev, n_iter, paired=arch == 'allspark') if data == 'mem' else _disk_dls(args, dev, n_iter, work)
     timer = _Timer(args.warmup, args.steps, dev)
-    learn = semi_learner(dls, make_model(args.tiny), sr_epoch=0 if stage == 2 else None, cbs=timer)
+    learn = semi_learner(dls, make_model(args.tiny, arch, args.size), sr_epoch=0 if stage == 2 else None, cbs=timer)
     learn.model.to(dev)
     with learn.no_bar(), learn.no_logging(): learn.fit_poly(1)
     return timer.rate
@@ -170,6 +189,9 @@ def main(argv=None):
         'learner_stage2_mem': lambda: bench_learner(args, dev, 2, 'mem', work),
         'learner_stage1_disk': lambda: bench_learner(args, dev, 1, 'disk', work),
         'learner_stage2_disk': lambda: bench_learner(args, dev, 2, 'disk', work),
+        'plain_allspark_bf16_fused': lambda: bench_plain(args, dev, 4, bf16=True, fused=True, stage2=True, arch='allspark'),
+        'learner_allspark_stage1_mem': lambda: bench_learner(args, dev, 1, 'mem', work, arch='allspark'),
+        'learner_allspark_stage2_mem': lambda: bench_learner(args, dev, 2, 'mem', work, arch='allspark'),
         'plain_bf16_fused_bs32': lambda: bench_plain(args, dev, 32, bf16=True, fused=True),
         'plain_bf16_fused_bs64': lambda: bench_plain(args, dev, 64, bf16=True, fused=True),
         'plain_bf16_fused_compile_bs32': lambda: bench_plain(args, dev, 32, bf16=True, fused=True, compile=True),
@@ -180,13 +202,15 @@ def main(argv=None):
     unknown = [n for n in names if n not in variants]
     if unknown: p.error(f"unknown variants {unknown}; expected some of {list(variants)}")
     res = dict(device=torch.cuda.get_device_name() if dev.type == 'cuda' else 'cpu', tiny=args.tiny, size=args.size,
-               steps=args.steps, warmup=args.warmup, torch=torch.__version__, img_per_s={})
+               steps=args.steps, warmup=args.warmup, torch=torch.__version__, img_per_s={}, peak_mem_gib={})
     for n in names:
         t = time.perf_counter()
+        if dev.type == 'cuda': torch.cuda.empty_cache(); torch.cuda.reset_peak_memory_stats()
         try: res['img_per_s'][n] = round(variants[n](), 2)
         except Exception as e: res['img_per_s'][n] = f"failed: {type(e).__name__}: {e}"[:300]
-        print(f"{n:32s} {res['img_per_s'][n]!s:>10} img/s   ({time.perf_counter() - t:.0f} s)", flush=True)
-        if dev.type == 'cuda': torch.cuda.empty_cache()
+        mem = round(torch.cuda.max_memory_allocated() / 2**30, 2) if dev.type == 'cuda' else None
+        res['peak_mem_gib'][n] = mem
+        print(f"{n:32s} {res['img_per_s'][n]!s:>10} img/s   peak {mem} GiB   ({time.perf_counter() - t:.0f} s)", flush=True)
     if args.profile: res['profile'] = profile(args, dev); print(res['profile'])
     if args.out: Path(args.out).write_text(json.dumps(res, indent=1))
     return res

@@ -16,16 +16,12 @@ def _run(nb, tmp_path, **params):
     text = ''.join(''.join(o.get('text', '')) for c in json.loads(out.read_text())['cells'] for o in c.get('outputs', []))
     return text, json.loads((tmp_path/'results'/'results.json').read_text())
 
-def test_ablation_synthetic(tmp_path):
-    text, recs = _run('exp_ablation', tmp_path)
-    assert [r['method'] for r in recs] == ['label-only', 'labeler-raw', 'cp', 'cp+sr']
-    assert all(r['simulated'] and r['dataset'] == 'synthetic' and r['split'] == '1_4' for r in recs)
-    assert '**SIMULATED: Table 5 ablation' in text and '| cp+sr |' in text  # (reruns skip: tested in 08_experiment)
-
 def test_voc_count_split_on_synthetic(tmp_path):
-    text, recs = _run('exp_voc', tmp_path, split=366)  # runs on the synthetic 1_4 split (4 labeled images)
-    assert [(r['split'], r['method']) for r in recs] == [('366', 'label-only'), ('366', 'cp+sr')]
-    assert 'SIMULATED: Table 2' in text and '(paper 81.84)' in text and '(paper 70.76)' in text
+    methods = ['label-only', 'allspark', 'conformalsam(allspark)', 'cp+sr']  # Table 2's rows (label-only from Table 1)
+    text, recs = _run('exp_voc', tmp_path, split=366, methods=methods)  # on the synthetic 1_4 split (4 labeled images)
+    assert [(r['split'], r['method']) for r in recs] == [('366', m) for m in methods]
+    assert 'SIMULATED: Table 2' in text and '(paper 70.76)' in text
+    for m, paper in zip(methods[1:], (79.77, 81.33, 81.84)): assert f'| {m} | ' in text and f'(paper {paper})' in text
 
 def test_missing_data_fails_early(tmp_path):
     with pytest.raises(pm.PapermillExecutionError, match="data_root='synthetic'"):
