@@ -7,7 +7,7 @@ __all__ = ['SR_LAMBDA0', 'SR_GAMMA', 'ARCHS', 'SemiDL', 'semi_loaders', 'SegCros
            'sr_weight', 'SelfReliance', 'sliding_window', 'SlidingWindow', 'checkpoints', 'Checkpoint', 'semi_learner',
            'train', 'train_cli']
 
-# %% ../nbs/07_train.ipynb #8c7c1d00
+# %% ../nbs/07_train.ipynb #fd46fd4b
 import json, os, random, shutil
 from functools import partial
 from pathlib import Path
@@ -36,7 +36,7 @@ from .metrics import MeanIoU
 from .model import SegFormer, segformer, segformer_splitter
 from .allspark import AllSparkSegFormer, SMemEpoch, allspark, ALLSPARK_SMEM_EPOCH
 
-# %% ../nbs/07_train.ipynb #cf8509da
+# %% ../nbs/07_train.ipynb #75ae770e
 class SemiDL(TfmdDL):
     "Training loader: an epoch is one pass over the unlabeled items, the labeled ones repeated to match (see above)."
     def __init__(self, dataset=None, # labeled items first, then unlabeled ones
@@ -53,9 +53,8 @@ class SemiDL(TfmdDL):
             f"bs/2 unlabeled, 2 + 2 in the paper; there are {nu} unlabeled items); expected an even bs and unlabeled images")
 
     def __len__(self):
-        nu = len(self.dataset) - self.n_labeled
-        n = (2*nu if nu else self.n_labeled) // self.bs
-        world = max(num_distrib(), 1)
+        nu, world = len(self.dataset) - self.n_labeled, max(num_distrib(), 1)
+        n = (2*nu if nu else max(self.n_labeled, self.bs * world)) // self.bs
         return n // world * world
 
     def _stream(self, idxs, n):
@@ -69,7 +68,7 @@ class SemiDL(TfmdDL):
         if n_iter == 0: raise ValueError(f"{len(self.dataset)} training items ({self.n_labeled} labeled) give no complete "
                                          f"batch of {self.bs} per process ({max(num_distrib(), 1)} processes)")
         lab, unl = list(range(self.n_labeled)), list(range(self.n_labeled, len(self.dataset)))
-        if not unl: return self.rng.sample(lab, len(lab))[:n_iter*self.bs]
+        if not unl: return self._stream(lab, n_iter*self.bs)
         lab, unl = self._stream(lab, len(unl)), self.rng.sample(unl, len(unl))
         if not self.paired: return self.rng.sample(lab + unl, 2*len(unl))[:n_iter*self.bs]
         h = self.bs // 2
@@ -79,7 +78,7 @@ class SemiDL(TfmdDL):
         if cls is None or issubclass(cls, SemiDL): kwargs = merge(dict(n_labeled=self.n_labeled, paired=self.paired), kwargs)
         return super().new(dataset, cls, **kwargs)
 
-# %% ../nbs/07_train.ipynb #fd739207
+# %% ../nbs/07_train.ipynb #089ba21e
 def semi_loaders(labeled, # `SegDataset` with GT masks
                  val, # validation `SegDataset` (native resolution)
                  unlabeled=None, # `SegDataset` of unlabeled images (None: label-only training)
@@ -105,7 +104,7 @@ def semi_loaders(labeled, # `SegDataset` with GT masks
         loaders.append(dls2.train.new(cls=SemiDL, n_labeled=len(labeled), shuffle=False, drop_last=False, paired=True))
     return DataLoaders(*loaders, path=dls.path, device=dls.device)
 
-# %% ../nbs/07_train.ipynb #f80eac72
+# %% ../nbs/07_train.ipynb #3def6f31
 class SegCrossEntropy(nn.Module):
     "Cross-entropy over the pixels whose target is not `ignore_index` (0 when there are none)."
     def __init__(self, ignore_index:int=IGNORE): # target value that carries no label
@@ -138,7 +137,7 @@ def poly_schedule(lr, # initial learning rate (a float, or one per parameter gro
     def _inner(pos): return lr * (1 - pos) ** power
     return _inner
 
-# %% ../nbs/07_train.ipynb #8b74be56
+# %% ../nbs/07_train.ipynb #e23db89a
 SR_LAMBDA0 = 0.5  # lambda(t_sr): equal weight of L_s and L_u at the switch (Eq. 5; our choice, the paper gives none)
 SR_GAMMA = 0.1    # decay per epoch of lambda (Eq. 5; our choice)
 
@@ -150,7 +149,7 @@ def sr_weight(epoch, # t: the current epoch (0-based; fractional values allowed)
     if np.any(np.asarray(epoch) < sr_epoch): raise ValueError(f"lambda(t) is defined from t_sr={sr_epoch} on, got t={epoch}")
     return lambda0 * np.exp(-gamma * (np.asarray(epoch, dtype=np.float64) - sr_epoch))
 
-# %% ../nbs/07_train.ipynb #be013756
+# %% ../nbs/07_train.ipynb #ff6e7639
 class SelfReliance(Callback):
     "Stage II from epoch `sr_epoch`: 2+2 batches from `dls[2]`, the model's own pseudo-labels, the loss of Eq. 5."
     order = 15  # before_batch after MixedPrecision (10), so the no-grad pass runs under the same autocast
@@ -189,7 +188,7 @@ class SelfReliance(Callback):
         y[h:] = torch.where(y[h:] == IGNORE, y[h:], logits.argmax(1).to(y.dtype))  # padding stays ignored
         self.learn.yb = (y,)
 
-# %% ../nbs/07_train.ipynb #2aa0457d
+# %% ../nbs/07_train.ipynb #d35f2c4f
 def _starts(size, crop, stride):
     "Window start positions covering `size` (the last one ends at the border)."
     n = max(size - crop + stride - 1, 0) // stride + 1
@@ -225,7 +224,7 @@ class SlidingWindow(Callback):
     def before_validate(self): self.orig, self.learn.model = self.learn.model, _Windowed(self.learn.model, self.crop, self.stride)
     def after_validate(self): self.learn.model = self.orig
 
-# %% ../nbs/07_train.ipynb #c045431e
+# %% ../nbs/07_train.ipynb #4d83b801
 def _unwrap(model): return getattr(model, 'module', model)
 def _base_dl(dl): return getattr(dl, 'dl', dl)  # a `DistributedDL` wraps the loader
 
@@ -302,7 +301,7 @@ class Checkpoint(Callback):
             for old in checkpoints(self.path)[:-self.keep]: shutil.rmtree(old, ignore_errors=True)
         distrib_barrier()
 
-# %% ../nbs/07_train.ipynb #7978470a
+# %% ../nbs/07_train.ipynb #5adb453b
 def semi_learner(dls:DataLoaders, # from `semi_loaders`
                  model:SegFormer, # from `conformalsam.model.segformer` (or an `AllSparkSegFormer` from `allspark`)
                  lr:float=3e-3, # initial learning rate of the encoder (paper: 0.003)
@@ -365,7 +364,7 @@ def fit_poly(self:Learner, n_epoch:int, # epochs (VOC 80, ADE20K 40)
     self.fit(n_epoch, lr=lrs, cbs=ParamScheduler({'lr': poly_schedule(lrs, power)}), start_epoch=start)
     return self
 
-# %% ../nbs/07_train.ipynb #244ff0ab
+# %% ../nbs/07_train.ipynb #019ef997
 ARCHS = ('segformer', 'allspark')  # `train(arch=...)`: ConformalSAM's SegFormer, AllSpark (conformalsam.allspark)
 
 def train(data, # dataset root

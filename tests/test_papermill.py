@@ -18,10 +18,11 @@ def _run(nb, tmp_path, **params):
 
 def test_voc_count_split_on_synthetic(tmp_path):
     methods = ['label-only', 'allspark', 'conformalsam(allspark)', 'cp+sr']  # Table 2's rows (label-only from Table 1)
-    text, recs = _run('exp_voc', tmp_path, split=366, methods=methods)  # on the synthetic 1_4 split (4 labeled images)
-    assert [(r['split'], r['method']) for r in recs] == [('366', m) for m in methods]
-    assert 'SIMULATED: Table 2' in text and '(paper 70.76)' in text
-    for m, paper in zip(methods[1:], (79.77, 81.33, 81.84)): assert f'| {m} | ' in text and f'(paper {paper})' in text
+    # `-p split 92` as users type it (papermill passes the int 92): the synthetic 1_16 split, a single labeled image
+    text, recs = _run('exp_voc', tmp_path, split=92, methods=methods)
+    assert [(r['split'], r['method']) for r in recs] == [('92', m) for m in methods]
+    assert 'SIMULATED: Table 2' in text and '(paper 50.65)' in text
+    for m, paper in zip(methods[1:], (76.07, 80.69, 81.21)): assert f'| {m} | ' in text and f'(paper {paper})' in text
 
 def test_missing_data_fails_early(tmp_path):
     with pytest.raises(pm.PapermillExecutionError, match="data_root='synthetic'"):
