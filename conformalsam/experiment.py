@@ -8,7 +8,7 @@ __all__ = ['VOC_COUNTS', 'PAPER', 'SYNTHETIC', 'METHODS', 'CP_VARIANTS', 'ALLSPA
            'write_raw_masks', 'run_pseudo', 'run_method', 'load_results', 'add_record', 'run_experiment',
            'results_table', 'table_caption', 'table_markdown']
 
-# %% ../nbs/08_experiment.ipynb #607c0e71
+# %% ../nbs/08_experiment.ipynb #4ed686a8
 import json, math, re, time
 from pathlib import Path
 import numpy as np
@@ -20,7 +20,7 @@ from .data import make_synthetic, open_dataset, detect_layout
 from .pseudo import PseudoLabels, make_labeler, argmax_from_stats, _digest
 from .train import train, SR_GAMMA
 
-# %% ../nbs/08_experiment.ipynb #787ab0b8
+# %% ../nbs/08_experiment.ipynb #7c4cd407
 _SPLIT_RE = re.compile(r'(u2pl_)?1_[1-9]\d*|[1-9]\d*')
 VOC_COUNTS = ('92', '183', '366', '732', '1464')  # of VOC's 1,464 high-quality labels: 1/16, 1/8, 1/4, 1/2, all
 _FRACTIONS = ('2', '4', '8', '16', '32', '64', '128')  # the field's labeled fractions 1/r
@@ -35,7 +35,7 @@ def canonical_split(split): # e.g. '1/16', '1_16', 92, 'u2pl_1_8' (or 116: paper
                          "(or '1/16'), a count of labeled VOC images such as '92', or a U2PL split such as 'u2pl_1_8'")
     return s
 
-# %% ../nbs/08_experiment.ipynb #562263d6
+# %% ../nbs/08_experiment.ipynb #794fb0ad
 def _cells(table, dataset, splits, rows):
     return {(table, dataset, s, m): v for m, vals in rows.items() for s, v in zip(splits, vals)}
 
@@ -71,7 +71,7 @@ PAPER = {
        for a, vals in rows.items() for s, v in zip(('92', '732'), vals)},
 }
 
-# %% ../nbs/08_experiment.ipynb #a7a891a6
+# %% ../nbs/08_experiment.ipynb #c9bf354c
 _VOC_FRACTION = dict(zip(VOC_COUNTS[:4], ('1_16', '1_8', '1_4', '1_2')))
 
 def paper_miou(tables, # table number(s) to look in, in order: '5' or ('5', '1')
@@ -87,7 +87,7 @@ def paper_miou(tables, # table number(s) to look in, in order: '5' or ('5', '1')
                 return v
     return None
 
-# %% ../nbs/08_experiment.ipynb #e69e0195
+# %% ../nbs/08_experiment.ipynb #84e5eb09
 SYNTHETIC = dict(n_train=96, n_val=24, size=64)  # the embedded default dataset (see `make_synthetic`)
 
 def _use_device(device):
@@ -167,9 +167,10 @@ def resolve(data_root='synthetic', # 'synthetic' (embedded default) or the folde
                 grid=(sp['size'] if synth else 512) if grid == 'auto' else int(grid),
                 device=device, results_dir=str(results_dir.resolve()))
 
-# %% ../nbs/08_experiment.ipynb #de02cc43
+# %% ../nbs/08_experiment.ipynb #8f02b6bb
 METHODS = ('label-only', 'labeler-raw', 'cp', 'cp+sr')  # Table 5's ablation (and Table 1's first two)
-CP_VARIANTS = {'cp': 'pixel', 'cp-image': 'image', 'cp-kmeans': 'kmeans', 'cp-annuli': 'annuli'}  # Table 6 -> `Calibrator` method
+CP_VARIANTS = {'cp': 'pixel', 'cp-image': 'image', 'cp-kmeans': 'kmeans', 'cp-annuli': 'annuli',  # Table 6 -> `Calibrator` method
+               'cp-vanilla': 'pixel'}  # pixel-wise, without Eq. 4's background rule (§4.3's "vanilla CP")
 ALLSPARK_METHODS = ('allspark', 'conformalsam(allspark)')  # Tables 2-4's AllSpark rows (`arch='allspark'`)
 ALL_METHODS = METHODS + tuple(CP_VARIANTS)[1:] + ALLSPARK_METHODS
 CACHE_ALPHA = 0.1  # the pseudo-label cache is calibrated to be read at any alpha <= max(alpha, CACHE_ALPHA)
@@ -223,8 +224,9 @@ def run_method(p:dict, # resolved parameters (`resolve`)
         simulated = simulated or pl.settings['simulated']
         if method == 'labeler-raw': pseudo = write_raw_masks(pl, work/'raw_masks')
         else:
-            pseudo = pl.write_masks(work/'cp_masks', p['alpha'])
-            rep = {k: v for k, v in pl.report(p['alpha']).items() if k in ('labeled_fraction', 'precision', 'recall')}
+            rule = method != 'cp-vanilla'  # Eq. 4's background-aware label rule
+            pseudo = pl.write_masks(work/'cp_masks', p['alpha'], rule)
+            rep = {k: v for k, v in pl.report(p['alpha'], rule).items() if k in ('labeled_fraction', 'precision', 'recall')}
     sr_epoch = 0 if method == 'allspark' else p['sr_epoch'] if method in ('cp+sr', 'conformalsam(allspark)') else None
     res = train(p['data_root'], Path(p['splits_dir'])/p['split_folder'], Path(p['splits_dir'])/'val.txt', work/'train',
                 pseudo_dir=pseudo, variant=p['variant'], pretrained=p['pretrained'],
@@ -236,7 +238,7 @@ def run_method(p:dict, # resolved parameters (`resolve`)
                 simulated=bool(simulated), synthetic_data=p['synthetic'] is not None, pseudo=rep,
                 history=res['history'], seconds=round(time.time() - t0, 1), params=method_params(p, method))
 
-# %% ../nbs/08_experiment.ipynb #0ffd6fd3
+# %% ../nbs/08_experiment.ipynb #fb4134cd
 def load_results(results_dir): # folder holding `results.json`
     "The records in `results_dir/results.json` (empty list if none)."
     f = Path(results_dir)/'results.json'
@@ -267,7 +269,7 @@ def run_experiment(p:dict, # resolved parameters (`resolve`)
     recs = {r['key']: r for r in load_results(p['results_dir'])}
     return [recs[record_key(p, m)] for m in methods]
 
-# %% ../nbs/08_experiment.ipynb #64be0419
+# %% ../nbs/08_experiment.ipynb #fd41dc7a
 def _fmt(v): return '–' if v is None or (isinstance(v, float) and math.isnan(v)) else f'{v:.2f}'
 
 def _value(r, by): return r['alpha'] if by == 'alpha' else r['params'].get(by)

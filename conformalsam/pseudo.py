@@ -6,7 +6,7 @@
 __all__ = ['LABELERS', 'sufficient_stats', 'labels_from_stats', 'argmax_from_stats', 'PseudoLabels', 'make_labeler',
            'pseudo_labels']
 
-# %% ../nbs/05_pseudo.ipynb #460ac621
+# %% ../nbs/05_pseudo.ipynb #4d84ac95
 import hashlib, json, os
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -22,7 +22,7 @@ from .data import SegDataset, load_image
 from .calibrate import Calibrator, calibrated_labels
 from .metrics import confusion_matrix
 
-# %% ../nbs/05_pseudo.ipynb #302e4c0e
+# %% ../nbs/05_pseudo.ipynb #b32f0703
 def sufficient_stats(probs, # float `[K, H, W]` labeler probabilities in [0, 1]
                      background:bool=True): # class 0 is background
     "`{'top', 'p_top'[, 'p_bg']}` `[H, W]` maps: most probable (object) class, its probability, P(background)."
@@ -37,7 +37,8 @@ def sufficient_stats(probs, # float `[K, H, W]` labeler probabilities in [0, 1]
     return out
 
 def labels_from_stats(stats, # from `sufficient_stats`
-                      qhat): # q̂: scalar or `[H, W]` map (one threshold per pixel)
+                      qhat, # q̂: scalar or `[H, W]` map (one threshold per pixel)
+                      background_rule:bool=True): # Eq. 4's background-aware rule; False: most probable class of the set
     "Eq. 4 int64 `[H, W]` labels (255 = empty set) from the sufficient statistics, via `calibrated_labels`."
     q = torch.as_tensor(qhat)
     if q.ndim == 3 and q.shape[0] == 1: q = q[0]
@@ -45,8 +46,8 @@ def labels_from_stats(stats, # from `sufficient_stats`
         raise ValueError(f"qhat of shape {list(q.shape)}: the cache decides Eq. 4 for one threshold per pixel (scalar or "
                          "[H, W]); class-wise q̂ needs the full probability maps")
     top = stats['top'].long()
-    if 'p_bg' in stats:  # reduced maps [background, best object class]: Eq. 4 with background = 0
-        lab = calibrated_labels(torch.stack([stats['p_bg'], stats['p_top']]), q, background=0)
+    if 'p_bg' in stats:  # reduced maps [background, best object class]: Eq. 4 with background = 0 (or as any class)
+        lab = calibrated_labels(torch.stack([stats['p_bg'], stats['p_top']]), q, background=0 if background_rule else None)
         return torch.where(lab == 1, top, lab)
     lab = calibrated_labels(stats['p_top'][None], q, background=None)
     return torch.where(lab == 0, top, lab)
@@ -56,7 +57,7 @@ def argmax_from_stats(stats): # from `sufficient_stats`
     top = stats['top'].long()
     return torch.where(stats['p_bg'] >= stats['p_top'], 0, top) if 'p_bg' in stats else top
 
-# %% ../nbs/05_pseudo.ipynb #dbc7c1d6
+# %% ../nbs/05_pseudo.ipynb #0f24ed17
 def _digest(obj): return hashlib.sha256(json.dumps(obj, sort_keys=True).encode()).hexdigest()[:16]
 
 def _items(ds): return [str(it.image) for it in ds.items]
@@ -104,7 +105,7 @@ class PseudoLabels:
 
     def stats_path(self, item): return self.folder/'stats'/f'{item.image.stem}.safetensors'
 
-# %% ../nbs/05_pseudo.ipynb #0c773186
+# %% ../nbs/05_pseudo.ipynb #aa7b2fd3
 from fastcore.basics import patch
 
 @patch
@@ -185,7 +186,7 @@ def run(self:PseudoLabels):
     st.wait_for_everyone()
     return self
 
-# %% ../nbs/05_pseudo.ipynb #480089e4
+# %% ../nbs/05_pseudo.ipynb #1fc0b2f3
 @patch(as_prop=True)
 def calibrator(self:PseudoLabels):
     "The fitted `Calibrator` (loaded from `calibrator.pt`)."
@@ -218,38 +219,42 @@ def _item(self:PseudoLabels, item):
 
 @patch
 def labels(self:PseudoLabels, item, # an unlabeled `Item`, its index or its image stem
-           alpha=None): # miscoverage rate (default: the pipeline's)
+           alpha=None, # miscoverage rate (default: the pipeline's)
+           background_rule:bool=True): # Eq. 4's background-aware rule (False: vanilla CP, the set's most probable class)
     "Eq. 4 pseudo-label uint8 `[H, W]` (255 = no label) of one unlabeled image at `alpha`, from the cache only."
     st = self.stats(item)
     qhat = self.calibrator.qhat_at(tuple(st['top'].shape), alpha)
-    return labels_from_stats(st, qhat).to(torch.uint8).numpy()
+    return labels_from_stats(st, qhat, background_rule).to(torch.uint8).numpy()
 
-# %% ../nbs/05_pseudo.ipynb #b2cb4661
+# %% ../nbs/05_pseudo.ipynb #fe0ce140
 @patch
 def write_masks(self:PseudoLabels, out, # destination folder of the PNG masks
-                alpha=None): # miscoverage rate (default: the pipeline's)
+                alpha=None, # miscoverage rate (default: the pipeline's)
+                background_rule:bool=True): # Eq. 4's background-aware rule (False: vanilla CP)
     "Write the pseudo-mask PNG of every unlabeled image at `alpha` (this process's share) and `pseudo.json`."
     out, st = Path(out), self.state
     out.mkdir(parents=True, exist_ok=True)
     alpha = self.cal_args['alpha'] if alpha is None else alpha
     mine = [it for i, it in enumerate(self.unlabeled.items) if i % st.num_processes == st.process_index]
     for it in progress_bar(mine, display=st.is_main_process, leave=False):
-        atomic_write(out/f'{it.image.stem}.png', Image.fromarray(self.labels(it, alpha), mode='L').save)
+        atomic_write(out/f'{it.image.stem}.png', Image.fromarray(self.labels(it, alpha, background_rule), mode='L').save)
     st.wait_for_everyone()
     if st.is_main_process:
-        info = dict(alpha=alpha, cache=str(self.folder.resolve()), hash=self.hash, simulated=self.settings['simulated'],
+        info = dict(alpha=alpha, background_rule=background_rule, cache=str(self.folder.resolve()), hash=self.hash,
+                    simulated=self.settings['simulated'],
                     labeler=self.settings['labeler'], n_images=len(self.unlabeled))
         atomic_write(out/'pseudo.json', lambda t: t.write_text(json.dumps(info, indent=1)))
     st.wait_for_everyone()
     return out
 
 @patch
-def report(self:PseudoLabels, alpha=None): # miscoverage rate (default: the pipeline's)
+def report(self:PseudoLabels, alpha=None, # miscoverage rate (default: the pipeline's)
+           background_rule:bool=True): # Eq. 4's background-aware rule (False: vanilla CP)
     "Fraction labeled, per-class pixel counts and (where GT exists) precision/recall of the pseudo-labels at `alpha`."
     K, alpha = len(self.classes), self.cal_args['alpha'] if alpha is None else alpha
     counts, cm, n_pix, n_gt = np.zeros(K, np.int64), torch.zeros(K + 1, K + 1, dtype=torch.int64), 0, 0
     for it in progress_bar(self.unlabeled.items, leave=False):
-        lab = self.labels(it, alpha)
+        lab = self.labels(it, alpha, background_rule)
         n_pix += lab.size
         counts += np.bincount(lab[lab != IGNORE], minlength=K)[:K]
         if it.mask is not None:  # GT: 255 (no label) counted as class K so that recall sees it
@@ -269,7 +274,7 @@ def report(self:PseudoLabels, alpha=None): # miscoverage rate (default: the pipe
                    recall_per_class={c: float(v) for c, v in zip(self.classes, rec)})
     return rep
 
-# %% ../nbs/05_pseudo.ipynb #6f9985d2
+# %% ../nbs/05_pseudo.ipynb #73ec82bc
 from fastcore.script import call_parse
 from .data import open_dataset
 from . import labelers as L
