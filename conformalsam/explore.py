@@ -6,7 +6,7 @@
 __all__ = ['PALETTE', 'predict_mask', 'panels', 'fig3_panel', 'coverage_vs_alpha', 'sr_start_curve', 'model_dir', 'load_model',
            'class_coverage', 'Explorer']
 
-# %% ../nbs/09_explore.ipynb #2d3c5d5b
+# %% ../nbs/09_explore.ipynb #03d532c9
 import html, io, json, textwrap
 import ipywidgets as W
 from pathlib import Path
@@ -28,7 +28,7 @@ from .train import sliding_window
 from .experiment import table_caption
 from fastcore.basics import patch
 
-# %% ../nbs/09_explore.ipynb #789cb966
+# %% ../nbs/09_explore.ipynb #71cde584
 def predict_mask(model:SegFormer, # a `SegFormer` (or any module returning logits `[B, K, H, W]` at its input's size)
                  image, # image path or PIL image
                  crop:int=None): # sliding-window side (None: the whole image at once, as VOC validation does)
@@ -57,7 +57,7 @@ def panels(pl:PseudoLabels, # a pipeline whose `run()` has filled the cache
     if model is not None: out['model'] = predict_mask(model, it.image, crop)
     return out
 
-# %% ../nbs/09_explore.ipynb #79727204
+# %% ../nbs/09_explore.ipynb #f84263da
 PALETTE = VOC_PALETTE.copy()
 PALETTE[IGNORE] = 255  # no label: white
 
@@ -109,7 +109,7 @@ def fig3_panel(pl:PseudoLabels, # a pipeline whose `run()` has filled the cache
     _save(fig, save)
     return fig
 
-# %% ../nbs/09_explore.ipynb #a0fd53e4
+# %% ../nbs/09_explore.ipynb #33c1905a
 def coverage_vs_alpha(pl:PseudoLabels, # a pipeline (its labeler, labeled set and calibration settings are used)
                       alphas=(0.01, 0.02, 0.05, 0.1, 0.2), # miscoverage rates (any: a new calibrator is fitted)
                       test_frac:float=0.5, # fraction of the labeled images held out for testing
@@ -119,10 +119,8 @@ def coverage_vs_alpha(pl:PseudoLabels, # a pipeline (its labeler, labeled set an
     alphas = sorted(alphas)
     if not alphas: raise ValueError("coverage_vs_alpha needs at least one alpha")
     cal_idx, test_idx = split_folds(len(pl.labeled), test_frac, seed)
-    its = pl.labeled.items
-    probs = [p for i in range(0, len(its), pl.bs)
-             for p in pl.labeler.predict([it.image for it in its[i:i + pl.bs]], pl.classes)]
-    pairs = [(p.cpu(), torch.from_numpy(pl.labeled.read_mask(it))) for p, it in zip(probs, its)]
+    pairs = [(p.cpu(), torch.from_numpy(pl.labeled.read_mask(it)))
+             for its, probs in pl._labeled_batches(pl.labeled.items, display=False) for p, it in zip(probs, its)]
     kw = {k: v for k, v in pl.cal_args.items() if k not in ('alpha', 'max_images')}
     cal = calibrate([pairs[i] for i in cal_idx], alpha=max(alphas), **kw)
     fig, (ax, ax2) = plt.subplots(1, 2, figsize=(8.5, 3.6))
@@ -137,7 +135,7 @@ def coverage_vs_alpha(pl:PseudoLabels, # a pipeline (its labeler, labeled set an
     _save(fig, save)
     return fig, res
 
-# %% ../nbs/09_explore.ipynb #4aaafe2a
+# %% ../nbs/09_explore.ipynb #d67220b6
 def sr_start_curve(records, # results records (`experiment.load_results`); those of method 'cp+sr' are drawn
                    save=None): # PNG path to write the figure to (None: don't)
     "Fig. 4: mIoU (%) against the epoch Stage II starts, one line per split; the Figure."
@@ -162,7 +160,7 @@ def sr_start_curve(records, # results records (`experiment.load_results`); those
     _save(fig, save)
     return fig
 
-# %% ../nbs/09_explore.ipynb #21d47037
+# %% ../nbs/09_explore.ipynb #30471691
 def model_dir(results_dir, # the experiment's `results_dir`
               record:dict): # a results record (`experiment.load_results`)
     "Folder of the trained model of `record`."
@@ -178,7 +176,7 @@ def load_model(results_dir, # the experiment's `results_dir`
     allspark = 'allspark' in json.loads((d/'config.json').read_text())
     return (AllSparkSegFormer if allspark else SegFormer).from_pretrained(d)
 
-# %% ../nbs/09_explore.ipynb #32a1cda1
+# %% ../nbs/09_explore.ipynb #d0548681
 def class_coverage(labels, # uint8 `[H, W]` calibrated mask (255 = no label)
                    gt, # uint8 `[H, W]` ground truth (255 = void)
                    num_classes:int): # K
@@ -190,7 +188,7 @@ def class_coverage(labels, # uint8 `[H, W]` calibrated mask (255 = no label)
         return dict(gt_pixels=cm[:K].sum(1), labeled=cm[:, :K].sum(0), coverage=tp / cm[:K].sum(1),
                     precision=tp / cm[:, :K].sum(0))
 
-# %% ../nbs/09_explore.ipynb #39e58bb1
+# %% ../nbs/09_explore.ipynb #a475fcdf
 class Explorer:
     "Interactive view of the pseudo-labels of `pl`: image dropdown, alpha slider, panels, per-class coverage."
     def __init__(self, pl:PseudoLabels, # a pipeline whose `run()` has filled the cache
@@ -216,7 +214,7 @@ class Explorer:
 
     def _repr_mimebundle_(self, **kwargs): return self.widget._repr_mimebundle_(**kwargs)
 
-# %% ../nbs/09_explore.ipynb #2e1c91a9
+# %% ../nbs/09_explore.ipynb #2ac5afc5
 @patch
 def _panels(self:Explorer, stem, alpha):
     "`panels` of image `stem` at `alpha`; everything but the calibrated mask computed once per image."

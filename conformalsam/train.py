@@ -7,7 +7,7 @@ __all__ = ['SR_LAMBDA0', 'SR_GAMMA', 'ARCHS', 'SemiDL', 'semi_loaders', 'SegCros
            'sr_weight', 'SelfReliance', 'sliding_window', 'SlidingWindow', 'checkpoints', 'Checkpoint', 'semi_learner',
            'train', 'train_cli']
 
-# %% ../nbs/07_train.ipynb #fd46fd4b
+# %% ../nbs/07_train.ipynb #6bea0bce
 import json, os, random, shutil
 from functools import partial
 from pathlib import Path
@@ -36,7 +36,7 @@ from .metrics import MeanIoU
 from .model import SegFormer, segformer, segformer_splitter
 from .allspark import AllSparkSegFormer, SMemEpoch, allspark, ALLSPARK_SMEM_EPOCH
 
-# %% ../nbs/07_train.ipynb #75ae770e
+# %% ../nbs/07_train.ipynb #f2cc409b
 class SemiDL(TfmdDL):
     "Training loader: an epoch is one pass over the unlabeled items, the labeled ones repeated to match (see above)."
     def __init__(self, dataset=None, # labeled items first, then unlabeled ones
@@ -78,7 +78,7 @@ class SemiDL(TfmdDL):
         if cls is None or issubclass(cls, SemiDL): kwargs = merge(dict(n_labeled=self.n_labeled, paired=self.paired), kwargs)
         return super().new(dataset, cls, **kwargs)
 
-# %% ../nbs/07_train.ipynb #089ba21e
+# %% ../nbs/07_train.ipynb #cce35088
 def semi_loaders(labeled, # `SegDataset` with GT masks
                  val, # validation `SegDataset` (native resolution)
                  unlabeled=None, # `SegDataset` of unlabeled images (None: label-only training)
@@ -90,21 +90,21 @@ def semi_loaders(labeled, # `SegDataset` with GT masks
                  paired:bool=False, # Stage I batches are also bs/2 labeled + bs/2 unlabeled (AllSpark's layout)
                  **kwargs): # passed to `semi_dataloaders` (`scale`, `num_workers`, `device`, ...)
     "`DataLoaders(stage I train, valid[, stage II train])` with epochs as defined above."
+    def self_training():  # the 2+2 loader whose unlabeled targets the model makes (and its DataLoaders)
+        dls2 = semi_dataloaders(labeled, val, unlabeled, crop=crop, bs=bs, val_bs=val_bs, self_training=True, **kwargs)
+        return dls2, dls2.train.new(cls=SemiDL, n_labeled=len(labeled), shuffle=False, drop_last=False, paired=True)
     if unlabeled is not None and pseudo_dir is None:  # self-training from the first epoch: the 2+2 loader only
         if not stage2: raise ValueError("unlabeled images without pseudo-masks (pseudo_dir=None) are only used by "
                                         "self-training; pass stage2=True, or unlabeled=None for label-only training")
-        dls2 = semi_dataloaders(labeled, val, unlabeled, crop=crop, bs=bs, val_bs=val_bs, self_training=True, **kwargs)
-        st = dls2.train.new(cls=SemiDL, n_labeled=len(labeled), shuffle=False, drop_last=False, paired=True)
+        dls2, st = self_training()
         return DataLoaders(st, dls2.valid, st, path=dls2.path, device=dls2.device)
     dls = semi_dataloaders(labeled, val, unlabeled, pseudo_dir, crop=crop, bs=bs, val_bs=val_bs, **kwargs)
     train = dls.train.new(cls=SemiDL, n_labeled=len(labeled), shuffle=False, drop_last=False, paired=paired)
     loaders = [train, dls.valid]
-    if unlabeled is not None and stage2:
-        dls2 = semi_dataloaders(labeled, val, unlabeled, crop=crop, bs=bs, val_bs=val_bs, self_training=True, **kwargs)
-        loaders.append(dls2.train.new(cls=SemiDL, n_labeled=len(labeled), shuffle=False, drop_last=False, paired=True))
+    if unlabeled is not None and stage2: loaders.append(self_training()[1])
     return DataLoaders(*loaders, path=dls.path, device=dls.device)
 
-# %% ../nbs/07_train.ipynb #3def6f31
+# %% ../nbs/07_train.ipynb #1d75e91a
 class SegCrossEntropy(nn.Module):
     "Cross-entropy over the pixels whose target is not `ignore_index` (0 when there are none)."
     def __init__(self, ignore_index:int=IGNORE): # target value that carries no label
@@ -137,7 +137,7 @@ def poly_schedule(lr, # initial learning rate (a float, or one per parameter gro
     def _inner(pos): return lr * (1 - pos) ** power
     return _inner
 
-# %% ../nbs/07_train.ipynb #e23db89a
+# %% ../nbs/07_train.ipynb #0e4ae120
 SR_LAMBDA0 = 0.5  # lambda(t_sr): equal weight of L_s and L_u at the switch (Eq. 5; our choice, the paper gives none)
 SR_GAMMA = 0.1    # decay per epoch of lambda (Eq. 5; our choice)
 
@@ -149,7 +149,7 @@ def sr_weight(epoch, # t: the current epoch (0-based; fractional values allowed)
     if np.any(np.asarray(epoch) < sr_epoch): raise ValueError(f"lambda(t) is defined from t_sr={sr_epoch} on, got t={epoch}")
     return lambda0 * np.exp(-gamma * (np.asarray(epoch, dtype=np.float64) - sr_epoch))
 
-# %% ../nbs/07_train.ipynb #ff6e7639
+# %% ../nbs/07_train.ipynb #4ba824ae
 class SelfReliance(Callback):
     "Stage II from epoch `sr_epoch`: 2+2 batches from `dls[2]`, the model's own pseudo-labels, the loss of Eq. 5."
     order = 15  # before_batch after MixedPrecision (10), so the no-grad pass runs under the same autocast
@@ -188,7 +188,7 @@ class SelfReliance(Callback):
         y[h:] = torch.where(y[h:] == IGNORE, y[h:], logits.argmax(1).to(y.dtype))  # padding stays ignored
         self.learn.yb = (y,)
 
-# %% ../nbs/07_train.ipynb #d35f2c4f
+# %% ../nbs/07_train.ipynb #61a521cd
 def _starts(size, crop, stride):
     "Window start positions covering `size` (the last one ends at the border)."
     n = max(size - crop + stride - 1, 0) // stride + 1
@@ -224,7 +224,7 @@ class SlidingWindow(Callback):
     def before_validate(self): self.orig, self.learn.model = self.learn.model, _Windowed(self.learn.model, self.crop, self.stride)
     def after_validate(self): self.learn.model = self.orig
 
-# %% ../nbs/07_train.ipynb #4d83b801
+# %% ../nbs/07_train.ipynb #2e1c89d5
 def _unwrap(model): return getattr(model, 'module', model)
 def _base_dl(dl): return getattr(dl, 'dl', dl)  # a `DistributedDL` wraps the loader
 
@@ -301,7 +301,7 @@ class Checkpoint(Callback):
             for old in checkpoints(self.path)[:-self.keep]: shutil.rmtree(old, ignore_errors=True)
         distrib_barrier()
 
-# %% ../nbs/07_train.ipynb #5adb453b
+# %% ../nbs/07_train.ipynb #671f9f91
 def semi_learner(dls:DataLoaders, # from `semi_loaders`
                  model:SegFormer, # from `conformalsam.model.segformer` (or an `AllSparkSegFormer` from `allspark`)
                  lr:float=3e-3, # initial learning rate of the encoder (paper: 0.003)
@@ -364,7 +364,7 @@ def fit_poly(self:Learner, n_epoch:int, # epochs (VOC 80, ADE20K 40)
     self.fit(n_epoch, lr=lrs, cbs=ParamScheduler({'lr': poly_schedule(lrs, power)}), start_epoch=start)
     return self
 
-# %% ../nbs/07_train.ipynb #019ef997
+# %% ../nbs/07_train.ipynb #0071abaf
 ARCHS = ('segformer', 'allspark')  # `train(arch=...)`: ConformalSAM's SegFormer, AllSpark (conformalsam.allspark)
 
 def train(data, # dataset root
