@@ -14,6 +14,9 @@ paper-faithful regime, 4 images per optimiser step
   of the training loop itself.
 - `learner_stage1_disk`, `learner_stage2_disk`: the same Learner on `semi_loaders` over a synthetic dataset written to
   disk (JPEG/PNG decoding, SegAugment, normalisation): whether the loader keeps up.
+- `learner_stage1_mem_compile`, `learner_stage2_mem_compile`, `learner_stage1_mem_cudagraphs`: the in-memory Learner
+  with `semi_learner(compile=True)` / `compile='reduce-overhead'` (torch.compile with CUDA graphs), next to
+  `plain_bf16_fused_compile`.
 
 AllSpark (`conformalsam.allspark`, `train(arch='allspark')`), 2 labeled + 2 unlabeled images per step, the semantic
 memory on (its steady state from AllSpark's epoch 5), next to the SegFormer variants above
@@ -44,7 +47,7 @@ import torch.nn.functional as F
 from fastai.callback.core import Callback, CancelFitException
 from fastai.data.core import DataLoaders
 
-from conformalsam.core import seed_everything
+from conformalsam.core import atomic_write, seed_everything
 from conformalsam.allspark import allspark
 from conformalsam.model import segformer
 from conformalsam.train import SemiDL, SegCrossEntropy, semi_learner, semi_loaders, sr_weight
@@ -139,11 +142,12 @@ def _disk_dls(args, dev, n_iter, work):
     return semi_loaders(lab, val, unl, pseudo, crop=args.size, bs=4, num_workers=nw, device=dev)
 
 
-def bench_learner(args, dev, stage, data, work, arch='segformer'):
+def bench_learner(args, dev, stage, data, work, arch='segformer', compile=False):
     n_iter = args.warmup + args.steps
     dls = _mem_dls(args, dev, n_iter, paired=arch == 'allspark') if data == 'mem' else _disk_dls(args, dev, n_iter, work)
     timer = _Timer(args.warmup, args.steps, dev)
-    learn = semi_learner(dls, make_model(args.tiny, arch, args.size), sr_epoch=0 if stage == 2 else None, cbs=timer)
+    learn = semi_learner(dls, make_model(args.tiny, arch, args.size), sr_epoch=0 if stage == 2 else None, cbs=timer,
+                         compile=compile)
     learn.model.to(dev)
     with learn.no_bar(), learn.no_logging(): learn.fit_poly(1)
     return timer.rate
@@ -189,6 +193,9 @@ def main(argv=None):
         'learner_stage2_mem': lambda: bench_learner(args, dev, 2, 'mem', work),
         'learner_stage1_disk': lambda: bench_learner(args, dev, 1, 'disk', work),
         'learner_stage2_disk': lambda: bench_learner(args, dev, 2, 'disk', work),
+        'learner_stage1_mem_compile': lambda: bench_learner(args, dev, 1, 'mem', work, compile=True),
+        'learner_stage2_mem_compile': lambda: bench_learner(args, dev, 2, 'mem', work, compile=True),
+        'learner_stage1_mem_cudagraphs': lambda: bench_learner(args, dev, 1, 'mem', work, compile='reduce-overhead'),
         'plain_allspark_bf16_fused': lambda: bench_plain(args, dev, 4, bf16=True, fused=True, stage2=True, arch='allspark'),
         'learner_allspark_stage1_mem': lambda: bench_learner(args, dev, 1, 'mem', work, arch='allspark'),
         'learner_allspark_stage2_mem': lambda: bench_learner(args, dev, 2, 'mem', work, arch='allspark'),
@@ -197,7 +204,7 @@ def main(argv=None):
         'plain_bf16_fused_compile_bs32': lambda: bench_plain(args, dev, 32, bf16=True, fused=True, compile=True),
     }
     if args.tiny and dev.type == 'cpu':  # compilation needs a C++ toolchain and takes minutes on CPU: skipped
-        for k in [k for k in variants if 'compile' in k]: del variants[k]
+        for k in [k for k in variants if 'compile' in k or 'cudagraphs' in k]: del variants[k]
     names = args.only.split(',') if args.only else list(variants)
     unknown = [n for n in names if n not in variants]
     if unknown: p.error(f"unknown variants {unknown}; expected some of {list(variants)}")
@@ -211,8 +218,9 @@ def main(argv=None):
         mem = round(torch.cuda.max_memory_allocated() / 2**30, 2) if dev.type == 'cuda' else None
         res['peak_mem_gib'][n] = mem
         print(f"{n:32s} {res['img_per_s'][n]!s:>10} img/s   peak {mem} GiB   ({time.perf_counter() - t:.0f} s)", flush=True)
+        if args.out: atomic_write(Path(args.out), lambda f: f.write_text(json.dumps(res, indent=1)))  # kept if a later one hangs
     if args.profile: res['profile'] = profile(args, dev); print(res['profile'])
-    if args.out: Path(args.out).write_text(json.dumps(res, indent=1))
+    if args.out: atomic_write(Path(args.out), lambda f: f.write_text(json.dumps(res, indent=1)))
     return res
 
 

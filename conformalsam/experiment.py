@@ -214,7 +214,8 @@ def run_pseudo(p:dict, # resolved parameters
 
 def run_method(p:dict, # resolved parameters (`resolve`)
                method:str, # one of `ALL_METHODS`
-               num_workers:int=None): # data loading processes (fastai's default when None)
+               num_workers:int=None, # data loading processes (fastai's default when None)
+               compile=False): # `torch.compile` the training steps (`train.Compile`: True or a mode name)
     "Train `method` end to end; its results record."
     key, t0 = record_key(p, method), time.time()
     work, pseudo, rep = Path(p['results_dir'])/'work'/f"{p['dataset']}_{p['split']}_{key}", None, {}
@@ -232,7 +233,8 @@ def run_method(p:dict, # resolved parameters (`resolve`)
                 pseudo_dir=pseudo, variant=p['variant'], pretrained=p['pretrained'],
                 arch='allspark' if method in ALLSPARK_METHODS else 'segformer', epochs=p['epochs'], sr_epoch=sr_epoch,
                 gamma=0. if method == 'allspark' else SR_GAMMA,  # AllSpark: (L_s + L_u) / 2 throughout
-                crop=p['crop'], bs=p['batch'], lr=p['lr'], masks=p['masks'], seed=p['seed'], num_workers=num_workers)
+                crop=p['crop'], bs=p['batch'], lr=p['lr'], masks=p['masks'], seed=p['seed'], num_workers=num_workers,
+                compile=compile)
     return dict(key=key, dataset=p['dataset'], split=p['split'], method=method,
                 alpha=None if method in ('label-only', 'labeler-raw', 'allspark') else p['alpha'], miou=res['miou'], iou_per_class=res['iou'],
                 simulated=bool(simulated), synthetic_data=p['synthetic'] is not None, pseudo=rep,
@@ -255,7 +257,8 @@ def add_record(results_dir, # folder holding `results.json`
 
 def run_experiment(p:dict, # resolved parameters (`resolve`)
                    methods=METHODS, # methods to train, in order
-                   num_workers:int=None): # data loading processes
+                   num_workers:int=None, # data loading processes
+                   compile=False): # `torch.compile` the training steps (True or a mode name; how, not what, is trained)
     "Train every method of `methods` that has no record yet; the records of `p` for `methods`, in that order."
     work = Path(p['results_dir'])/'work'
     work.mkdir(parents=True, exist_ok=True)
@@ -263,7 +266,7 @@ def run_experiment(p:dict, # resolved parameters (`resolve`)
         key = record_key(p, m)
         with FileLock(work/f'{key}.lock'):  # a concurrent job training the same model waits, then skips it
             if any(r['key'] == key for r in load_results(p['results_dir'])): print(f"{m}: done before ({key}), skipped"); continue
-            rec = run_method(p, m, num_workers)
+            rec = run_method(p, m, num_workers, compile)
             add_record(p['results_dir'], rec)
         print(f"{m}: mIoU {100*rec['miou']:.2f} in {rec['seconds']:.0f} s" + (' (SIMULATED)' if rec['simulated'] else ''))
     recs = {r['key']: r for r in load_results(p['results_dir'])}

@@ -4,8 +4,8 @@
 
 # %% auto #0
 __all__ = ['SR_LAMBDA0', 'SR_GAMMA', 'ARCHS', 'SemiDL', 'semi_loaders', 'SegCrossEntropy', 'PairedLoss', 'poly_schedule',
-           'sr_weight', 'SelfReliance', 'sliding_window', 'SlidingWindow', 'checkpoints', 'Checkpoint', 'semi_learner',
-           'train', 'train_cli']
+           'sr_weight', 'SelfReliance', 'sliding_window', 'SlidingWindow', 'checkpoints', 'Checkpoint',
+           'compile_kwargs', 'Compile', 'semi_learner', 'train', 'train_cli']
 
 # %% ../nbs/07_train.ipynb #6bea0bce
 import json, os, random, shutil
@@ -302,6 +302,29 @@ class Checkpoint(Callback):
         distrib_barrier()
 
 # %% ../nbs/07_train.ipynb #671f9f91
+def compile_kwargs(compile): # False/None (off), True, a `torch.compile` mode name, or a dict of its keyword arguments
+    "`torch.compile` keyword arguments for `compile`, or None when it is off."
+    if compile is None or compile is False: return None
+    if compile is True: return {}
+    if isinstance(compile, dict): return dict(compile)
+    from torch._inductor import list_mode_options
+    modes = list(list_mode_options())
+    if isinstance(compile, str) and compile in modes: return dict(mode=compile)
+    raise ValueError(f"compile={compile!r}: expected True/False, one of torch.compile's modes {modes}, or a dict of "
+                     "torch.compile keyword arguments")
+
+class Compile(Callback):
+    "Train through `torch.compile`d model calls (compiled in place at the start of `fit`); validate eager."
+    order = 5
+    def __init__(self, compile=True): self.kwargs = compile_kwargs(compile) # as `compile_kwargs` takes it
+    def before_fit(self):
+        m = _unwrap(self.learn.model)
+        if getattr(m, '_compiled_call_impl', None) is None: m.compile(**self.kwargs)
+    def before_train(self): torch.compiler.set_stance('default')
+    def before_validate(self): torch.compiler.set_stance('force_eager')
+    def after_fit(self): torch.compiler.set_stance('default')
+
+# %% ../nbs/07_train.ipynb #26baa5f1
 def semi_learner(dls:DataLoaders, # from `semi_loaders`
                  model:SegFormer, # from `conformalsam.model.segformer` (or an `AllSparkSegFormer` from `allspark`)
                  lr:float=3e-3, # initial learning rate of the encoder (paper: 0.003)
@@ -315,6 +338,7 @@ def semi_learner(dls:DataLoaders, # from `semi_loaders`
                  keep:int=2, # checkpoints to keep
                  eval_crop:int=None, # sliding-window validation with this window (None: whole images)
                  bf16:bool=None, # bf16 autocast (default: on CUDA)
+                 compile=False, # `torch.compile` the training steps: True, a mode name or a dict (see `Compile`)
                  cbs=None, # more fastai callbacks
                  **kwargs): # passed to `Learner`
     "A fastai `Learner` for two-stage SegFormer training with the paper's optimiser, loss and metric."
@@ -332,6 +356,7 @@ def semi_learner(dls:DataLoaders, # from `semi_loaders`
     if ckpt_dir is not None: cbs.append(Checkpoint(ckpt_dir, keep))
     if eval_crop is not None: cbs.append(SlidingWindow(eval_crop))
     if cuda if bf16 is None else bf16: cbs.append(MixedPrecision(amp_mode='bf16'))
+    if compile_kwargs(compile) is not None: cbs.append(Compile(compile))
     learn = Learner(dls, model, loss_func=loss_func, opt_func=opt_func, splitter=segformer_splitter,
                     metrics=MeanIoU(model.num_classes), cbs=cbs, **kwargs)
     learn.lr_groups = np.array([lr, lr * head_lr_mult])
@@ -364,7 +389,7 @@ def fit_poly(self:Learner, n_epoch:int, # epochs (VOC 80, ADE20K 40)
     self.fit(n_epoch, lr=lrs, cbs=ParamScheduler({'lr': poly_schedule(lrs, power)}), start_epoch=start)
     return self
 
-# %% ../nbs/07_train.ipynb #0071abaf
+# %% ../nbs/07_train.ipynb #7eb2ab62
 ARCHS = ('segformer', 'allspark')  # `train(arch=...)`: ConformalSAM's SegFormer, AllSpark (conformalsam.allspark)
 
 def train(data, # dataset root
@@ -392,11 +417,13 @@ def train(data, # dataset root
           keep:int=2, # checkpoints to keep
           scale=(0.5, 2.0), # random rescale range of the training augmentation
           cbs=None, # more fastai callbacks for the learner
-          smem_epoch:int=ALLSPARK_SMEM_EPOCH): # arch='allspark': first epoch attending to the semantic memory
+          smem_epoch:int=ALLSPARK_SMEM_EPOCH, # arch='allspark': first epoch attending to the semantic memory
+          compile=False): # `torch.compile` the training steps: True, a mode name or a dict (`Compile`)
     "Train a SegFormer (or AllSpark) with ConformalSAM's two stages; returns the results written to `out/results.json`."
     cfg = {k: (str(v) if isinstance(v, Path) else v) for k, v in locals().items() if k != 'cbs'}
     out, split = Path(out), Path(split)
     if arch not in ARCHS: raise ValueError(f"unknown arch {arch!r}; expected one of {list(ARCHS)}")
+    compile_kwargs(compile)  # a bad value fails here, before any work
     if sr_epoch is not None and sr_epoch != 0 and pseudo_dir is None:
         raise ValueError(f"sr_epoch={sr_epoch} needs unlabeled images with pseudo-masks (pseudo_dir); pass "
                          "sr_epoch=None for the label-only baseline or sr_epoch=0 to self-train from the first epoch")
@@ -418,7 +445,7 @@ def train(data, # dataset root
     K = labeled.info.num_classes
     model = allspark(K, variant, pretrained, crop, smem_epoch=smem_epoch) if arch == 'allspark' else segformer(K, variant, pretrained)
     learn = semi_learner(dls, model, lr=lr, head_lr_mult=head_lr_mult, sr_epoch=sr_epoch, lambda0=lambda0, gamma=gamma,
-                         ckpt_dir=out/'checkpoints', keep=keep, eval_crop=eval_crop, cbs=cbs, path=out)
+                         ckpt_dir=out/'checkpoints', keep=keep, eval_crop=eval_crop, compile=compile, cbs=cbs, path=out)
     with learn.distrib_ctx(sync_bn=torch.cuda.is_available()): learn.fit_poly(epochs, resume=resume)  # SyncBN is GPU-only
     met = learn.metrics[0]
     if met.counts is None:
@@ -458,12 +485,13 @@ def train_cli(data:str, # dataset root
               num_workers:int=None, # data loading processes
               no_resume:bool=False, # start over even if checkpoints exist
               keep:int=2, # checkpoints to keep
-              smem_epoch:int=ALLSPARK_SMEM_EPOCH): # --arch allspark: first epoch attending to the semantic memory
+              smem_epoch:int=ALLSPARK_SMEM_EPOCH, # --arch allspark: first epoch attending to the semantic memory
+              compile:str='none'): # torch.compile mode of the training steps ('default', 'reduce-overhead', ...) or 'none'
     "Train a SegFormer with ConformalSAM's Stage I / Stage II; writes OUT/model, OUT/results.json, OUT/checkpoints."
     sr, ec = _none(sr_epoch), _none(eval_crop)
     res = train(data, split, val_split, out, pseudo_dir=_none(pseudo_dir), variant=_none(variant),
                 pretrained=_none(pretrained), arch=arch, epochs=epochs, sr_epoch=None if sr is None else int(sr), crop=crop,
                 bs=bs, lr=lr, head_lr_mult=head_lr_mult, lambda0=lambda0, gamma=gamma,
                 eval_crop=ec if ec in (None, 'auto') else int(ec), masks=masks, seed=seed, deterministic=deterministic,
-                num_workers=num_workers, resume=not no_resume, keep=keep, smem_epoch=smem_epoch)
+                num_workers=num_workers, resume=not no_resume, keep=keep, smem_epoch=smem_epoch, compile=_none(compile) or False)
     if rank_distrib() == 0: print(json.dumps(dict(miou=res['miou'], out=str(out))))

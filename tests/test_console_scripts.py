@@ -35,11 +35,15 @@ def test_train_console_script():
         res = json.loads((work/'run/results.json').read_text())
         assert printed['miou'] == res['miou'] and len(res['history']) == 2
         assert res['config']['sr_epoch'] == 1 and res['config']['pretrained'] == str(work/'mit-tiny')
+        assert res['config']['compile'] is False  # '--compile none', the default
         assert (work/'run/model/model.safetensors').exists() and (work/'run/checkpoints/epoch_001').is_dir()
         # a bad configuration is refused with a clear message and a non-zero exit
         bad = subprocess.run(_cmd('conformalsam_train') + args[:4] + ['--pseudo_dir', str(work/'pseudo'), '--bs', '3'],
                              env=ENV, capture_output=True, text=True, timeout=120)
         assert bad.returncode != 0 and 'bs=3 cannot be split' in bad.stderr
+        bad = subprocess.run(_cmd('conformalsam_train') + args + ['--compile', 'fastest'], env=ENV, capture_output=True,
+                             text=True, timeout=120)
+        assert bad.returncode != 0 and "compile='fastest'" in bad.stderr and 'reduce-overhead' in bad.stderr
 
 
 def test_pseudo_console_script_starts():
