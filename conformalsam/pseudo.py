@@ -60,7 +60,8 @@ def argmax_from_stats(stats): # from `sufficient_stats`
 # %% ../nbs/05_pseudo.ipynb #0f24ed17
 def _digest(obj): return hashlib.sha256(json.dumps(obj, sort_keys=True).encode()).hexdigest()[:16]
 
-def _items(ds): return [str(it.image) for it in ds.items]
+def _items(ds, root): # the images of `ds` relative to `root`: the manifest stays valid when the dataset moves
+    return [it.image.absolute().relative_to(root).as_posix() for it in ds.items]
 
 def _process_state():
     "accelerate's `PartialState`; on CPU-only machines (or with `ACCELERATE_USE_CPU`) launcher variables give gloo."
@@ -91,10 +92,11 @@ class PseudoLabels:
         self.background = 0 if labeled.info.background else None
         self.cal_args = dict(alpha=alpha, grid=list((grid, grid) if isinstance(grid, int) else grid), method=method, **cal_kwargs)
         Calibrator(**self.cal_args)  # validates the calibration settings now
+        root = os.path.commonpath([str(it.image.absolute().parent) for d in (labeled, unlabeled) for it in d.items])
         self.settings = dict(labeler=labeler.id, simulated=bool(getattr(labeler, 'simulated', False)),
                              classes=list(self.classes), background=labeled.info.background,
                              prompts=list(labeler.prompts(self.classes)), calibrator=self.cal_args,
-                             labeled=_items(labeled), unlabeled_digest=_digest(_items(unlabeled)),
+                             labeled=_items(labeled, root), unlabeled_digest=_digest(_items(unlabeled, root)),
                              n_unlabeled=len(unlabeled))
         self.hash = _digest(self.settings)
         self.state, self._cal = _process_state(), None
