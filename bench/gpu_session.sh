@@ -32,7 +32,7 @@ step labelers 130 python3 bench/labelers.py "${tiny[@]}" --bs 8 --images 64 --na
 # path), each variant's figure is written as soon as it is measured, so a step cut short keeps what it finished
 eager=plain_fp32,plain_bf16,plain_bf16_fused,plain_stage2_bf16_fused,learner_stage1_mem,learner_stage2_mem,\
 learner_stage1_disk,learner_stage2_disk,plain_allspark_bf16_fused,learner_allspark_stage1_mem,\
-learner_allspark_stage2_mem,plain_bf16_fused_bs32,plain_bf16_fused_bs64
+learner_allspark_stage2_mem,plain_bf16_fused_bs32,plain_bf16_fused_bs64,learner_stage1_mem_bs32
 step train_eager 180 python3 bench/train_throughput.py "${tiny[@]}" "${short[@]}" --only "$eager" --out "$out/train_eager.json"
 [ ${#tiny[@]} -eq 0 ] &&  # (train_throughput.py leaves compilation out of --tiny CPU runs)
   step train_compile 220 python3 bench/train_throughput.py --only learner_stage1_mem_compile,plain_bf16_fused_compile,\

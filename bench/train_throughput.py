@@ -30,7 +30,8 @@ memory on (its steady state from AllSpark's epoch 5), next to the SegFormer vari
 On CUDA every variant also reports its peak memory (`torch.cuda.max_memory_allocated`, GiB) in `peak_mem_gib`.
 
 throughput regime (opt-in, a deviation from the paper: larger batch, learning rate scaled)
-- `plain_bf16_fused_bs32`, `plain_bf16_fused_bs64`, `plain_bf16_fused_compile_bs32`.
+- `plain_bf16_fused_bs32`, `plain_bf16_fused_bs64`, `plain_bf16_fused_compile_bs32`; `learner_stage1_mem_bs32`: the
+  Learner at 32 images per step, as `train(bs=32, lr_scale='linear', warmup=1)` runs it.
 
 `--tiny` runs everything with a tiny SegFormer on 64x64 crops, on CPU if there is no GPU: a smoke test of the script.
 `--profile` adds a torch.profiler table of the plain bf16 Stage I step.
@@ -119,14 +120,14 @@ class _Timer(Callback):
             raise CancelFitException()
 
 
-def _mem_dls(args, dev, n_iter, paired=False):
+def _mem_dls(args, dev, n_iter, paired=False, bs=4):
     "Stage I / valid / Stage II loaders over in-memory normalised random images (no decoding, no augmentation)."
-    nu = n_iter * 2 + 2
+    nu = (n_iter + 1) * bs
     g = torch.Generator().manual_seed(0)
     items = [(torch.randn(3, args.size, args.size, generator=g), torch.randint(0, K, (args.size, args.size), generator=g))
              for _ in range(8)]
     ds = [items[i % 8] for i in range(nu + 4)]
-    s1 = SemiDL(ds, n_labeled=4, bs=4, device=dev, paired=paired)
+    s1 = SemiDL(ds, n_labeled=4, bs=bs, device=dev, paired=paired)
     return DataLoaders(s1, SemiDL(items[:4], bs=1, device=dev), s1.new(paired=True), device=dev)
 
 
@@ -142,9 +143,9 @@ def _disk_dls(args, dev, n_iter, work):
     return semi_loaders(lab, val, unl, pseudo, crop=args.size, bs=4, num_workers=nw, device=dev)
 
 
-def bench_learner(args, dev, stage, data, work, arch='segformer', compile=False):
+def bench_learner(args, dev, stage, data, work, arch='segformer', compile=False, bs=4):
     n_iter = args.warmup + args.steps
-    dls = _mem_dls(args, dev, n_iter, paired=arch == 'allspark') if data == 'mem' else _disk_dls(args, dev, n_iter, work)
+    dls = _mem_dls(args, dev, n_iter, arch == 'allspark', bs) if data == 'mem' else _disk_dls(args, dev, n_iter, work)
     timer = _Timer(args.warmup, args.steps, dev)
     learn = semi_learner(dls, make_model(args.tiny, arch, args.size), sr_epoch=0 if stage == 2 else None, cbs=timer,
                          compile=compile)
@@ -201,6 +202,7 @@ def main(argv=None):
         'learner_allspark_stage2_mem': lambda: bench_learner(args, dev, 2, 'mem', work, arch='allspark'),
         'plain_bf16_fused_bs32': lambda: bench_plain(args, dev, 32, bf16=True, fused=True),
         'plain_bf16_fused_bs64': lambda: bench_plain(args, dev, 64, bf16=True, fused=True),
+        'learner_stage1_mem_bs32': lambda: bench_learner(args, dev, 1, 'mem', work, bs=32),
         'plain_bf16_fused_compile_bs32': lambda: bench_plain(args, dev, 32, bf16=True, fused=True, compile=True),
     }
     if args.tiny and dev.type == 'cpu':  # compilation needs a C++ toolchain and takes minutes on CPU: skipped

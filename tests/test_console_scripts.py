@@ -28,7 +28,8 @@ def test_train_console_script():
         root = work/'synth'
         args = [str(root), str(root/'splits/1_4'), str(root/'splits/val.txt'), str(work/'run'), '--pseudo_dir',
                 str(work/'pseudo'), '--variant', 'none', '--pretrained', str(work/'mit-tiny'), '--epochs', '2',
-                '--sr_epoch', '1', '--crop', '32', '--lr', '0.1', '--head_lr_mult', '1', '--num_workers', '0']
+                '--sr_epoch', '1', '--crop', '32', '--lr', '0.1', '--head_lr_mult', '1', '--num_workers', '0',
+                '--lr_scale', 'sqrt', '--warmup', '0.5']  # throughput mode at the paper's batch of 4: lr unchanged
         p = subprocess.run(_cmd('conformalsam_train') + args, env=ENV, capture_output=True, text=True, timeout=120)
         assert p.returncode == 0, p.stdout[-3000:] + p.stderr[-3000:]
         printed = json.loads(p.stdout.strip().splitlines()[-1])
@@ -36,6 +37,7 @@ def test_train_console_script():
         assert printed['miou'] == res['miou'] and len(res['history']) == 2
         assert res['config']['sr_epoch'] == 1 and res['config']['pretrained'] == str(work/'mit-tiny')
         assert res['config']['compile'] is False  # '--compile none', the default
+        assert (res['config']['lr_scale'], res['config']['warmup'], res['lr']) == ('sqrt', 0.5, 0.1)
         assert (work/'run/model/model.safetensors').exists() and (work/'run/checkpoints/epoch_001').is_dir()
         # a bad configuration is refused with a clear message and a non-zero exit
         bad = subprocess.run(_cmd('conformalsam_train') + args[:4] + ['--pseudo_dir', str(work/'pseudo'), '--bs', '3'],
