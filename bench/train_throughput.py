@@ -27,7 +27,9 @@ memory on (its steady state from AllSpark's epoch 5), next to the SegFormer vari
 - `learner_allspark_stage2_mem`: AllSpark = ConformalSAM(AllSpark) Stage II through the Learner: compare with
   `learner_stage2_mem`.
 
-On CUDA every variant also reports its peak memory (`torch.cuda.max_memory_allocated`, GiB) in `peak_mem_gib`.
+On CUDA every variant also reports its peak memory (`torch.cuda.max_memory_allocated`, GiB) in `peak_mem_gib`, and
+the host-device synchronisations of two untimed steps after the warm-up (CUDA's sync debug mode): `syncs_per_step` and
+`sync_sites` (the Python lines that synchronised, most frequent first), which tell whether the CPU can run ahead.
 
 throughput regime (opt-in, a deviation from the paper: larger batch, learning rate scaled)
 - `plain_bf16_fused_bs32`, `plain_bf16_fused_bs64`, `plain_bf16_fused_compile_bs32`; `learner_stage1_mem_bs32`: the
@@ -39,7 +41,8 @@ throughput regime (opt-in, a deviation from the paper: larger batch, learning ra
     python bench/train_throughput.py --out bench/train_throughput.json        # on a GPU
     python bench/train_throughput.py --tiny --steps 3 --warmup 1              # smoke test anywhere
 """
-import argparse, json, os, sys, tempfile, time
+import argparse, json, os, sys, tempfile, time, warnings
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -74,6 +77,25 @@ def sync(dev):
     if dev.type == 'cuda': torch.cuda.synchronize()
 
 
+class SyncCounter:
+    "Host-device synchronisations between `start()` and `stop()` on CUDA (sync debug mode), by Python line."
+    def __init__(self, dev): self.on, self.sites, self.steps = dev.type == 'cuda', Counter(), 0
+    def start(self):
+        if not self.on: return
+        self._cw = warnings.catch_warnings(record=True)
+        self._log = self._cw.__enter__(); warnings.simplefilter('always')
+        torch.cuda.set_sync_debug_mode('warn')
+    def stop(self, steps):
+        if not self.on: return
+        torch.cuda.set_sync_debug_mode('default'); self._cw.__exit__(None, None, None)
+        self.steps = steps
+        self.sites.update(f"{'/'.join(Path(w.filename).parts[-2:])}:{w.lineno}" for w in self._log
+                          if 'synchroniz' in str(w.message))
+    def result(self):
+        if not self.on or not self.steps: return None, None
+        return sum(self.sites.values()) / self.steps, dict(self.sites.most_common(6))
+
+
 def bench_plain(args, dev, bs, bf16=False, fused=False, compile=False, stage2=False, arch='segformer'):
     "Plain loop: forward, CE (ignore 255), backward, SGD step; Stage II adds the no-grad pass and Eq. 5."
     model = make_model(args.tiny, arch, args.size).to(dev).train()
@@ -100,18 +122,26 @@ def bench_plain(args, dev, bs, bf16=False, fused=False, compile=False, stage2=Fa
         loss.backward(); opt.step(); opt.zero_grad(set_to_none=True)
 
     for _ in range(args.warmup): step()
+    syncs = SyncCounter(dev); syncs.start()
+    for _ in range(2): step()
+    syncs.stop(2)
     sync(dev); t = time.perf_counter()
     for _ in range(args.steps): step()
     sync(dev)
-    return bs * args.steps / (time.perf_counter() - t)
+    return bs * args.steps / (time.perf_counter() - t), syncs
 
 
 class _Timer(Callback):
-    "Time `steps` training iterations after `warmup`, then stop the fit."
+    "Time `steps` training iterations after `warmup` (count the syncs of the last two warm-up ones), then stop the fit."
     order = 100
-    def __init__(self, warmup, steps, dev): self.warmup, self.steps, self.dev, self.rate = warmup, steps, dev, None
+    def __init__(self, warmup, steps, dev):
+        self.warmup, self.steps, self.dev, self.rate, self.syncs = warmup, steps, dev, None, SyncCounter(dev)
     def before_batch(self):
-        if self.training and self.iter == self.warmup: sync(self.dev); self.t, self.n = time.perf_counter(), 0
+        if not self.training: return
+        if self.iter == self.warmup - 2 and self.iter > 0: self.syncs.start()
+        if self.iter == self.warmup:
+            if self.warmup > 2: self.syncs.stop(2)
+            sync(self.dev); self.t, self.n = time.perf_counter(), 0
     def after_batch(self):
         if not self.training or self.iter < self.warmup: return
         self.n += len(self.xb[0])
@@ -151,7 +181,7 @@ def bench_learner(args, dev, stage, data, work, arch='segformer', compile=False,
                          compile=compile)
     learn.model.to(dev)
     with learn.no_bar(), learn.no_logging(): learn.fit_poly(1)
-    return timer.rate
+    return timer.rate, timer.syncs
 
 
 def profile(args, dev):
@@ -211,15 +241,20 @@ def main(argv=None):
     unknown = [n for n in names if n not in variants]
     if unknown: p.error(f"unknown variants {unknown}; expected some of {list(variants)}")
     res = dict(device=torch.cuda.get_device_name() if dev.type == 'cuda' else 'cpu', tiny=args.tiny, size=args.size,
-               steps=args.steps, warmup=args.warmup, torch=torch.__version__, img_per_s={}, peak_mem_gib={})
+               steps=args.steps, warmup=args.warmup, torch=torch.__version__, img_per_s={}, peak_mem_gib={},
+               syncs_per_step={}, sync_sites={})
     for n in names:
         t = time.perf_counter()
         if dev.type == 'cuda': torch.cuda.empty_cache(); torch.cuda.reset_peak_memory_stats()
-        try: res['img_per_s'][n] = round(variants[n](), 2)
+        try:
+            rate, syncs = variants[n]()
+            res['img_per_s'][n] = round(rate, 2)
+            res['syncs_per_step'][n], res['sync_sites'][n] = syncs.result()
         except Exception as e: res['img_per_s'][n] = f"failed: {type(e).__name__}: {e}"[:300]
         mem = round(torch.cuda.max_memory_allocated() / 2**30, 2) if dev.type == 'cuda' else None
         res['peak_mem_gib'][n] = mem
-        print(f"{n:32s} {res['img_per_s'][n]!s:>10} img/s   peak {mem} GiB   ({time.perf_counter() - t:.0f} s)", flush=True)
+        print(f"{n:32s} {res['img_per_s'][n]!s:>10} img/s   peak {mem} GiB   syncs/step {res['syncs_per_step'].get(n)}   "
+              f"({time.perf_counter() - t:.0f} s)", flush=True)
         if args.out: atomic_write(Path(args.out), lambda f: f.write_text(json.dumps(res, indent=1)))  # kept if a later one hangs
     if args.profile: res['profile'] = profile(args, dev); print(res['profile'])
     if args.out: atomic_write(Path(args.out), lambda f: f.write_text(json.dumps(res, indent=1)))
