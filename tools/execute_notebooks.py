@@ -9,7 +9,7 @@ offline (`HF_HUB_OFFLINE=1`), with figures at 72 dpi. Then what is noise to a re
 bars, widget views (their text fallback stays), execution counts and metadata (`nbdev_clean`). A notebook that fails
 stops the script with its error; the notebook keeps its previous outputs.
 """
-import argparse, json, os, re, subprocess, sys, tempfile, time
+import argparse, json, os, re, shutil, subprocess, sys, tempfile, time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -23,6 +23,8 @@ def _is_noise(out):
             out['data'] = {'text/plain': data['text/plain']}
             return False
         return True
+    if data and set(data) <= {'text/html', 'text/plain'} and not ''.join(data.get('text/html', '')).strip():
+        return True  # what a finished progress bar leaves: an empty HTML display
     text = ''.join(data.get('text/html', '')) if data else ''.join(out.get('text', ''))
     return bool(_PROGRESS.search(text)) and out.get('output_type') != 'error'
 
@@ -49,13 +51,12 @@ def execute(path, timeout):
         old = dict(os.environ)
         os.environ.clear(); os.environ.update(env)
         try:
-            with tempfile.NamedTemporaryFile(suffix='.ipynb', dir=Path(path).parent, delete=False) as f: tmp = Path(f.name)
+            tmp = Path(cfg)/Path(path).name  # outside nbs/: a notebook that runs nbdev_export must not see it
             pm.execute_notebook(str(path), str(tmp), cwd=str(Path(path).parent), kernel_name='python3',
                                 progress_bar=False, execution_timeout=timeout)
-            tmp.replace(path)
+            shutil.copyfile(tmp, path)
         finally:
             os.environ.clear(); os.environ.update(old)
-            if tmp.exists(): tmp.unlink()
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
