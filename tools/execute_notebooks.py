@@ -23,7 +23,7 @@ def _is_noise(out):
             out['data'] = {'text/plain': data['text/plain']}
             return False
         return True
-    if data and set(data) <= {'text/html', 'text/plain'} and not ''.join(data.get('text/html', '')).strip():
+    if 'text/html' in data and set(data) <= {'text/html', 'text/plain'} and not ''.join(data.get('text/html', '')).strip():
         return True  # what a finished progress bar leaves: an empty HTML display
     text = ''.join(data.get('text/html', '')) if data else ''.join(out.get('text', ''))
     return bool(_PROGRESS.search(text)) and out.get('output_type') != 'error'
