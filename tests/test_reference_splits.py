@@ -1,33 +1,49 @@
-"The split-file reader against the field's standard split lists (../shared/reference/splits beside the checkout)."
+"The split lists shipped in the package (conformalsam/splits) against the field's counts."
 from pathlib import Path
 import pytest
-from conformalsam.data import read_split
+import conformalsam
+from conformalsam.data import split_entries, split_names, STANDARD_SIZES, PARTS
 
-SPLITS = Path(__file__).resolve().parents[2]/'shared'/'reference'/'splits'
-pytestmark = pytest.mark.skipif(not SPLITS.is_dir(), reason=f"reference splits not found at {SPLITS}")
+TRAIN = {d: s.get('aug', s['train']) for d, s in STANDARD_SIZES.items()}  # the training set a partition splits
 
-# dataset folder -> (training-set size, val size): VOC-aug 10,582 / 1,449; ADE20K 20,210 / 2,000; Cityscapes 2,975 / 500
-TOTALS = {'pascal': (10582, 1449), 'ade': (20210, 2000), 'cityscapes': (2975, 500)}
+COUNTS = [('voc', '92', 92), ('voc', '183', 183), ('voc', '366', 366), ('voc', '732', 732), ('voc', '1464', 1464),
+          ('voc', '1_16', 662), ('voc', '1_8', 1323), ('voc', '1_4', 2646), ('voc', '1_2', 5291),
+          ('voc', 'u2pl_1_16', 662), ('voc', 'u2pl_1_8', 1323), ('voc', 'u2pl_1_4', 2646), ('voc', 'u2pl_1_2', 5291),
+          ('ade20k', '1_128', 158), ('ade20k', '1_64', 316), ('ade20k', '1_32', 632), ('ade20k', '1_16', 1263),
+          ('ade20k', '1_8', 2526), ('cityscapes', '1_30', 100), ('cityscapes', '1_16', 186), ('cityscapes', '1_8', 372),
+          ('cityscapes', '1_4', 744), ('cityscapes', '1_2', 1488)]
 
-@pytest.mark.parametrize('split,n_labeled', [('pascal/92', 92), ('pascal/183', 183), ('pascal/366', 366),
-    ('pascal/732', 732), ('pascal/1464', 1464), ('pascal/1_16', 662), ('pascal/1_8', 1323), ('pascal/1_4', 2646),
-    ('pascal/1_2', 5291), ('pascal/u2pl_1_16', 662), ('pascal/u2pl_1_8', 1323), ('pascal/u2pl_1_4', 2646),
-    ('ade/1_128', 158), ('ade/1_64', 316), ('ade/1_32', 632), ('ade/1_16', 1263), ('ade/1_8', 2526),
-    ('cityscapes/1_30', 100), ('cityscapes/1_16', 186), ('cityscapes/1_8', 372), ('cityscapes/1_4', 744),
-    ('cityscapes/1_2', 1488)])
-def test_split_counts(split, n_labeled):
-    labeled, unlabeled = read_split(SPLITS/split/'labeled.txt'), read_split(SPLITS/split/'unlabeled.txt')
+def images(entries): return {img for img, _ in entries}
+
+@pytest.mark.parametrize('dataset,name,n_labeled', COUNTS)
+def test_split_counts(dataset, name, n_labeled):
+    labeled, unlabeled = (split_entries(dataset, name, p) for p in PARTS)
     assert len(labeled) == n_labeled
-    assert len(labeled) + len(unlabeled) == TOTALS[split.split('/')[0]][0]
-    assert not set(labeled) & set(unlabeled)
+    assert len(labeled) + len(unlabeled) == TRAIN[dataset]
+    assert not images(labeled) & images(unlabeled)
+    assert not (images(labeled) | images(unlabeled)) & images(split_entries(dataset, 'val'))
     assert all(m is not None for _, m in labeled)
 
-@pytest.mark.parametrize('dataset', TOTALS)
-def test_val_counts(dataset):
-    assert len(read_split(SPLITS/dataset/'val.txt')) == TOTALS[dataset][1]
+def test_every_shipped_partition_is_counted():
+    shipped = {(d, n) for d in STANDARD_SIZES for n in split_names(d) if n not in ('val', 'train_aug')}
+    assert shipped == {(d, n) for d, n, _ in COUNTS}
 
-def test_voc_aug_list_is_union_of_a_split():
-    train_aug = set(read_split(SPLITS/'pascal'/'train_aug.txt'))
+@pytest.mark.parametrize('dataset', STANDARD_SIZES)
+def test_val_counts(dataset):
+    assert len(split_entries(dataset, 'val')) == STANDARD_SIZES[dataset]['val']
+
+def test_every_voc_partition_splits_voc_aug():
+    train_aug = images(split_entries('voc', 'train_aug'))
     assert len(train_aug) == 10582
-    s = SPLITS/'pascal'/'1_16'
-    assert set(read_split(s/'labeled.txt')) | set(read_split(s/'unlabeled.txt')) == train_aug
+    for n in split_names('voc'):
+        if n in ('val', 'train_aug'): continue
+        assert images(split_entries('voc', n, 'labeled')) | images(split_entries('voc', n, 'unlabeled')) == train_aug, n
+
+def test_voc_labeled_sets():
+    fine = images(split_entries('voc', '1464', 'labeled'))  # VOC's 1,464 finely annotated training images
+    for n in ('92', '183', '366', '732', 'u2pl_1_16', 'u2pl_1_8'): assert images(split_entries('voc', n, 'labeled')) <= fine, n
+    for n in ('u2pl_1_4', 'u2pl_1_2'): assert fine <= images(split_entries('voc', n, 'labeled')), n  # U2PL: fine ones first
+
+def test_shipped_lists_are_small():
+    sizes = [p.stat().st_size for p in (Path(conformalsam.__file__).parent/'splits').glob('*.tar.xz')]
+    assert len(sizes) == 3 and sum(sizes) < 500_000
