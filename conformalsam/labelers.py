@@ -5,10 +5,9 @@
 # %% auto #0
 __all__ = ['PROMPT_WORDS', 'BACKGROUND_NAMES', 'LABELERS', 'DTYPES', 'as_image', 'check_classes', 'class_prompts',
            'object_classes', 'derive_background', 'with_background', 'Labeler', 'MapsLabeler', 'export_maps',
-           'from_pretrained', 'ClipSegLabeler', 'Sam3Labeler', 'GroundedSamLabeler', 'SeemLabeler', 'make_labeler']
+           'load_pretrained', 'ClipSegLabeler', 'Sam3Labeler', 'GroundedSamLabeler', 'SeemLabeler', 'make_labeler']
 
-# %% ../nbs/04_labelers.ipynb #beb2371a
-import os
+# %% ../nbs/04_labelers.ipynb #3c5c6bf1
 from pathlib import Path
 import numpy as np
 import torch
@@ -19,7 +18,7 @@ from .data import SegDataset, load_image
 from .maps import save_maps, load_maps
 from .seem_export import load_seem, seem_maps
 
-# %% ../nbs/04_labelers.ipynb #3b1f0b8d
+# %% ../nbs/04_labelers.ipynb #42ed9765
 def as_image(image): # PIL image, `[H, W, 3]` (or `[H, W]`) uint8 array, or image file path
     "`image` as an RGB PIL image; anything else fails with a message saying what was expected."
     if isinstance(image, (str, Path)): return load_image(image)
@@ -30,7 +29,7 @@ def as_image(image): # PIL image, `[H, W, 3]` (or `[H, W]`) uint8 array, or imag
         return Image.fromarray(image).convert('RGB')
     raise ValueError(f"image must be a PIL image, a uint8 [H, W, 3] array or a path, got {type(image).__name__}")
 
-# %% ../nbs/04_labelers.ipynb #e002ca74
+# %% ../nbs/04_labelers.ipynb #93b02998
 def check_classes(classes): # the K class names
     "`classes` as a tuple of distinct non-empty strings."
     if isinstance(classes, str) or not hasattr(classes, '__len__') or not len(classes):
@@ -40,7 +39,7 @@ def check_classes(classes): # the K class names
     if len(set(classes)) != len(classes): raise ValueError(f"class names must be distinct: {classes}")
     return classes
 
-# %% ../nbs/04_labelers.ipynb #71c796f6
+# %% ../nbs/04_labelers.ipynb #86765714
 PROMPT_WORDS = {'diningtable': 'dining table', 'pottedplant': 'potted plant', 'tvmonitor': 'tv monitor',  # VOC
                 'ashcan': 'trash can', 'plaything': 'toy'}  # ADE20K
 
@@ -51,7 +50,7 @@ def class_prompts(classes, # class names
     if template.count('{}') != 1: raise ValueError(f"template must contain exactly one '{{}}', got {template!r}")
     return [template.format(words.get(c, c.replace('_', ' ').strip())) for c in check_classes(classes)]
 
-# %% ../nbs/04_labelers.ipynb #0420500d
+# %% ../nbs/04_labelers.ipynb #f5f1ee95
 BACKGROUND_NAMES = ('background',)
 
 def object_classes(classes): # the K class names
@@ -63,7 +62,7 @@ def derive_background(obj_probs): # float `[K_obj, H, W]` maps of the object cla
     if obj_probs.shape[0] == 0: return obj_probs.new_ones(obj_probs.shape[1:])
     return 1 - obj_probs.max(0).values
 
-# %% ../nbs/04_labelers.ipynb #668e1081
+# %% ../nbs/04_labelers.ipynb #ca0e2627
 def with_background(obj_probs, # float `[K_obj, H, W]` maps of `object_classes(classes)`, in that order
                     classes): # the K class names
     "float32 `[K, H, W]` maps in [0, 1]: the object maps in their channels, the background channel derived."
@@ -75,7 +74,7 @@ def with_background(obj_probs, # float `[K_obj, H, W]` maps of `object_classes(c
     if bg: full[bg] = derive_background(full[obj])  # background = 1 - max over object classes
     return full.clamp_(0, 1)
 
-# %% ../nbs/04_labelers.ipynb #eb5b2124
+# %% ../nbs/04_labelers.ipynb #0bf0eef5
 def _device(device): return torch.device(device if device is not None else 'cuda' if torch.cuda.is_available() else 'cpu')
 
 class Labeler:
@@ -100,7 +99,7 @@ class Labeler:
         return self.predict([image], classes)[0].cpu().numpy()
     def __repr__(self): return f"{type(self).__name__}({self.id!r})"
 
-# %% ../nbs/04_labelers.ipynb #b79f1ed9
+# %% ../nbs/04_labelers.ipynb #c5c67cd3
 class MapsLabeler(Labeler):
     "Labeler reading precomputed `{stem}.safetensors` maps from a folder."
     reads_paths = True
@@ -127,7 +126,7 @@ class MapsLabeler(Labeler):
             out.append(probs)
         return out
 
-# %% ../nbs/04_labelers.ipynb #a92ee503
+# %% ../nbs/04_labelers.ipynb #d8f8a58c
 def export_maps(labeler, # any labeler
                 dataset:SegDataset, # images to label (maps are written for each item)
                 folder, # destination folder
@@ -141,8 +140,8 @@ def export_maps(labeler, # any labeler
             save_maps(folder/f'{p.stem}.safetensors', probs, classes, labeler=labeler.id)
     return folder
 
-# %% ../nbs/04_labelers.ipynb #83b232c2
-def from_pretrained(cls, # a transformers class with `from_pretrained` (model or processor)
+# %% ../nbs/04_labelers.ipynb #66e00937
+def load_pretrained(cls, # a transformers class with `from_pretrained` (model or processor)
                     name): # hub id or local folder
     "`cls.from_pretrained(name)`; a model that cannot be found fails with a message naming it."
     try: return cls.from_pretrained(name)
@@ -154,22 +153,22 @@ def from_pretrained(cls, # a transformers class with `from_pretrained` (model or
                      + f"; download it once (`hf download {name}`) or pass a local folder holding it")
         raise OSError(f"cannot load {cls.__name__} from {str(name)!r}: {why} ({str(e).splitlines()[0]})") from e
 
-# %% ../nbs/04_labelers.ipynb #229e5e89
+# %% ../nbs/04_labelers.ipynb #4da4c1b6
 class _HFLabeler(Labeler):
     "Shared loading for transformers labelers: model/processor from a hub id, a folder or objects."
     def _load(self, model, processor, model_cls, processor_cls, device, dtype):
         self.device, self.dtype = _device(device), dtype or torch.float32
         src = model if isinstance(model, (str, Path)) else getattr(model.config, '_name_or_path', '')
-        if isinstance(model, (str, Path)): model = from_pretrained(model_cls, model)  # hub id or local folder
+        if isinstance(model, (str, Path)): model = load_pretrained(model_cls, model)  # hub id or local folder
         if processor is None:
             if not src: raise ValueError("pass `processor` with a model object that was not loaded by `from_pretrained`")
-            processor = from_pretrained(processor_cls, src)
-        elif isinstance(processor, (str, Path)): processor = from_pretrained(processor_cls, processor)
+            processor = load_pretrained(processor_cls, src)
+        elif isinstance(processor, (str, Path)): processor = load_pretrained(processor_cls, processor)
         self.model, self.processor = model.to(self.device, self.dtype).eval(), processor
         self._text_cache = {}
         return str(src) or f'{type(model).__name__} object'  # a model object without a source: say so in the id
 
-# %% ../nbs/04_labelers.ipynb #7c41aeb0
+# %% ../nbs/04_labelers.ipynb #748f0086
 class ClipSegLabeler(_HFLabeler):
     "CLIPSeg per-class maps: sigmoid of the logits of one text-conditioned decoder pass per class."
     template = 'a photo of a {}.'
@@ -206,7 +205,7 @@ class ClipSegLabeler(_HFLabeler):
             out.append(F.interpolate(logits, (im.height, im.width), mode='bilinear', align_corners=False)[:, 0].sigmoid())
         return out
 
-# %% ../nbs/04_labelers.ipynb #3f687cc7
+# %% ../nbs/04_labelers.ipynb #b7a4a2bc
 class Sam3Labeler(_HFLabeler):
     "SAM 3 per-class maps: sigmoid of the semantic head times the presence probability, vision computed once per image."
     def __init__(self, model='facebook/sam3', # hub id, local folder or a loaded `Sam3Model`
@@ -248,7 +247,7 @@ class Sam3Labeler(_HFLabeler):
         return [F.interpolate(sem[b:b+1], (im.height, im.width), mode='bilinear', align_corners=False)[0]
                 for b, im in enumerate(images)]
 
-# %% ../nbs/04_labelers.ipynb #4f3cfb03
+# %% ../nbs/04_labelers.ipynb #c99b11db
 def _caption_spans(prompts, tokenizer, max_len):
     "Group prompts into captions 'a. b. c.' of at most `max_len` tokens; per caption its prompt indices and char spans."
     groups, cur = [], []
@@ -265,7 +264,7 @@ def _caption_spans(prompts, tokenizer, max_len):
         out.append(('. '.join(prompts[j].lower() for j in g) + '.', g, spans))
     return out
 
-# %% ../nbs/04_labelers.ipynb #4ca233de
+# %% ../nbs/04_labelers.ipynb #7014a8b8
 class GroundedSamLabeler(Labeler):
     "Grounding DINO boxes per class name, SAM masks per box: P[c] = max over boxes of c of score x mask probability."
     def __init__(self, detector='IDEA-Research/grounding-dino-tiny', # Grounding DINO hub id or folder
@@ -278,10 +277,10 @@ class GroundedSamLabeler(Labeler):
         if not 0 <= box_threshold <= 1: raise ValueError(f"box_threshold={box_threshold} must be in [0, 1]")
         self.device, self.dtype = _device(device), dtype or torch.float32
         self.template, self.box_threshold = template, box_threshold
-        self.det = from_pretrained(GroundingDinoForObjectDetection, detector).to(self.device, self.dtype).eval()
-        self.det_proc = from_pretrained(GroundingDinoProcessor, detector)
-        self.sam = from_pretrained(SamModel, segmenter).to(self.device, self.dtype).eval()
-        self.sam_proc = from_pretrained(SamProcessor, segmenter)
+        self.det = load_pretrained(GroundingDinoForObjectDetection, detector).to(self.device, self.dtype).eval()
+        self.det_proc = load_pretrained(GroundingDinoProcessor, detector)
+        self.sam = load_pretrained(SamModel, segmenter).to(self.device, self.dtype).eval()
+        self.sam_proc = load_pretrained(SamProcessor, segmenter)
         self.id = f"grounded_sam({detector}, {segmenter}, box_threshold={box_threshold}, template={template!r})"
 
     @torch.no_grad()
@@ -324,7 +323,7 @@ class GroundedSamLabeler(Labeler):
             out.append(maps)
         return out
 
-# %% ../nbs/04_labelers.ipynb #2bf3fe50
+# %% ../nbs/04_labelers.ipynb #f8b7d9d7
 class SeemLabeler(Labeler):
     "SEEM's per-class semantic maps, in process (needs a SEEM checkout importable from this environment)."
     def __init__(self, seem_root, # SEEM checkout (holding `modeling/`)
@@ -351,7 +350,7 @@ class SeemLabeler(Labeler):
         prompts = self.prompts(check_classes(classes))
         return [seem_maps(self.model, as_image(im), prompts, self.short_side).float() for im in images]
 
-# %% ../nbs/04_labelers.ipynb #c0a9dfc4
+# %% ../nbs/04_labelers.ipynb #99323e48
 LABELERS = ('simulated', 'maps', 'sam3', 'clipseg', 'grounded_sam')
 DTYPES = {'bf16': torch.bfloat16, 'fp16': torch.float16, 'fp32': torch.float32}
 

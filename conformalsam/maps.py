@@ -5,7 +5,7 @@
 # %% auto #0
 __all__ = ['MAPS_FORMAT', 'save_maps', 'load_maps']
 
-# %% ../nbs/04b_maps.ipynb #ca57533d
+# %% ../nbs/04b_maps.ipynb #0dd38fdd
 import json
 from pathlib import Path
 import numpy as np
@@ -14,10 +14,10 @@ from safetensors import safe_open
 from safetensors.torch import save_file
 from .core import atomic_write
 
-# %% ../nbs/04b_maps.ipynb #7526729a
+# %% ../nbs/04b_maps.ipynb #a6a45f1b
 MAPS_FORMAT = 'conformalsam-maps-v1'  # the `format` tag of every maps file
 
-# %% ../nbs/04b_maps.ipynb #06cc1926
+# %% ../nbs/04b_maps.ipynb #114c1e69
 def save_maps(path, # destination `.safetensors` file
               probs, # float `[K, H, W]` tensor or array of per-class probabilities in [0, 1]
               classes, # the K class names, in channel order
@@ -37,7 +37,7 @@ def save_maps(path, # destination `.safetensors` file
     path.parent.mkdir(parents=True, exist_ok=True)
     return atomic_write(path, lambda tmp: save_file({'probs': p.half().contiguous()}, str(tmp), metadata=meta))
 
-# %% ../nbs/04b_maps.ipynb #a156af27
+# %% ../nbs/04b_maps.ipynb #d7e19ee7
 def _refuse(path, what): return ValueError(f"maps file {path}: {what}; delete it and export its maps again")
 
 def _meta(path, meta):
@@ -52,7 +52,7 @@ def _meta(path, meta):
     if len(prompts) != len(classes): raise _refuse(path, f"{len(prompts)} prompts for {len(classes)} classes")
     return dict(meta, classes=classes, prompts=prompts, labeler=meta.get('labeler', 'unknown'))
 
-# %% ../nbs/04b_maps.ipynb #389e5ec9
+# %% ../nbs/04b_maps.ipynb #7375e343
 def load_maps(path, # a maps file (written by `save_maps` or SEEM's export script)
               classes=None, # the K class names expected, in channel order (None: whatever the file names)
               size=None): # the expected `(height, width)` (None: any)

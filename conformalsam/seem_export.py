@@ -5,7 +5,7 @@
 # %% auto #0
 __all__ = ['MAPS_FORMAT', 'write_maps', 'load_seem', 'seem_maps', 'main']
 
-# %% ../nbs/04a_seem_export.ipynb #4a10f771
+# %% ../nbs/04a_seem_export.ipynb #74e089d5
 import argparse, json, os, sys
 from pathlib import Path
 import numpy as np
@@ -13,8 +13,8 @@ import torch
 from PIL import Image
 from safetensors.torch import save_file
 
-# %% ../nbs/04a_seem_export.ipynb #8f71e394
-MAPS_FORMAT = 'conformalsam-maps-v1'  # must equal `conformalsam.maps.MAPS_FORMAT` (tested below)
+# %% ../nbs/04a_seem_export.ipynb #3e27bed4
+MAPS_FORMAT = 'conformalsam-maps-v1'  # must equal `conformalsam.maps.MAPS_FORMAT` (tested in 04a_seem_export)
 
 def write_maps(path, # destination `.safetensors` file
                probs, # float32 `[K, H, W]` tensor of per-class probabilities in [0, 1]
@@ -34,7 +34,7 @@ def write_maps(path, # destination `.safetensors` file
     os.replace(tmp, path)
     return path
 
-# %% ../nbs/04a_seem_export.ipynb #16b5bb4c
+# %% ../nbs/04a_seem_export.ipynb #32b02783
 def load_seem(seem_root, # SEEM checkout (the folder holding `modeling/` and `utils/`)
               config, # SEEM config yaml, e.g. `configs/seem/focall_unicl_lang_v1.yaml`
               checkpoint, # SEEM checkpoint `.pt`
@@ -55,7 +55,7 @@ def load_seem(seem_root, # SEEM checkout (the folder holding `modeling/` and `ut
     model.model.semantic_on, model.model.instance_on, model.model.panoptic_on = True, False, False
     return model
 
-# %% ../nbs/04a_seem_export.ipynb #1338bb24
+# %% ../nbs/04a_seem_export.ipynb #b42f29fe
 def seem_maps(model, # from `load_seem`
               image:Image.Image, # RGB image
               prompts, # K class prompts, e.g. `['background', 'aeroplane', ...]`
@@ -71,7 +71,7 @@ def seem_maps(model, # from `load_seem`
     if sem.shape != (len(prompts), h, w): raise RuntimeError(f"SEEM returned {tuple(sem.shape)}, expected {(len(prompts), h, w)}")
     return sem / sem.sum(0, keepdim=True).clamp_min(1e-12)
 
-# %% ../nbs/04a_seem_export.ipynb #64e82937
+# %% ../nbs/04a_seem_export.ipynb #875bf5d7
 def _image_list(images, list_file=None):
     "Image paths under `images`: all of them, or those named by the first field of each line of `list_file`."
     images = Path(images)
@@ -86,7 +86,7 @@ def _image_list(images, list_file=None):
         out.append(p)
     return out
 
-# %% ../nbs/04a_seem_export.ipynb #825de605
+# %% ../nbs/04a_seem_export.ipynb #2038dcab
 def main(argv=None): # command-line arguments (default: `sys.argv[1:]`)
     "Write SEEM's per-class maps for a list of images as `{stem}.safetensors` (see module docs)."
     ap = argparse.ArgumentParser(description=main.__doc__)

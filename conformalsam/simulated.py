@@ -5,7 +5,7 @@
 # %% auto #0
 __all__ = ['SIMILAR_GROUPS', 'similar_classes', 'centre_distance', 'fill_ignore', 'SimulatedLabeler']
 
-# %% ../nbs/04c_simulated.ipynb #b94d1951
+# %% ../nbs/04c_simulated.ipynb #0717a901
 import hashlib
 from pathlib import Path
 import numpy as np
@@ -16,9 +16,9 @@ from fastprogress.fastprogress import progress_bar
 from fastcore.basics import patch
 from .core import IGNORE
 from .data import SegDataset, load_image
-from .labelers import Labeler, as_image, check_classes, object_classes, with_background, BACKGROUND_NAMES
+from .labelers import Labeler, as_image, check_classes, object_classes, with_background
 
-# %% ../nbs/04c_simulated.ipynb #495b4c05
+# %% ../nbs/04c_simulated.ipynb #967ec87b
 SIMILAR_GROUPS = (('bird', 'cat', 'cow', 'dog', 'horse', 'sheep', 'animal'),
                   ('aeroplane', 'airplane', 'bicycle', 'boat', 'bus', 'car', 'motorbike', 'train', 'truck', 'van'),
                   ('chair', 'sofa', 'diningtable', 'table', 'armchair', 'seat', 'bench'),
@@ -37,13 +37,13 @@ def similar_classes(classes): # the K class names
         out[a] = [b for b in others if score(a, b) == best]
     return out
 
-# %% ../nbs/04c_simulated.ipynb #f4627349
+# %% ../nbs/04c_simulated.ipynb #a949bf29
 def centre_distance(h:int, w:int): # image size
     "float32 `[H, W]`: distance from the image centre, 0 at the centre and 1 at the corners."
     yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
     return np.sqrt((((yy - (h-1)/2) / max(h/2, 1))**2 + ((xx - (w-1)/2) / max(w/2, 1))**2) / 2)
 
-# %% ../nbs/04c_simulated.ipynb #eed2dfea
+# %% ../nbs/04c_simulated.ipynb #de4692ec
 def fill_ignore(mask): # uint8 `[H, W]` class indices, 255 = ignore
     "int64 `[H, W]`: `mask` with every ignore pixel given the class of the nearest labeled pixel (all ignore: 0)."
     y, ign = mask.astype(np.int64), mask == IGNORE
@@ -51,7 +51,7 @@ def fill_ignore(mask): # uint8 `[H, W]` class indices, 255 = ignore
     if ign.any(): y = y[tuple(ndimage.distance_transform_edt(ign, return_distances=False, return_indices=True))]
     return y
 
-# %% ../nbs/04c_simulated.ipynb #c9b89b09
+# %% ../nbs/04c_simulated.ipynb #608836dd
 def _image_seed(seed, name): return [seed, int(hashlib.md5(name.encode()).hexdigest()[:8], 16)]
 def _pixel_key(im): return hashlib.md5(np.asarray(im.convert('RGB')).tobytes()).hexdigest()
 _FLOOR = 0.01  # response of a prompt where nothing claims its class (before noise)
@@ -111,19 +111,21 @@ class SimulatedLabeler(Labeler):
             out.append(with_background(torch.from_numpy(obj), self.classes))
         return out
 
-    def _lookup(self, image):
-        "`(dataset, item)` holding the ground truth of `image` (a path, or pixels found among the datasets' images)."
-        if isinstance(image, (str, Path)):
-            hit = self.items.get(Path(image).resolve())
-            if hit is None: raise ValueError(f"{image} is not an image of the datasets given to SimulatedLabeler")
-            return hit
-        if self._by_pixels is None:
-            self._by_pixels = {_pixel_key(load_image(p)): v for p, v in progress_bar(list(self.items.items()), leave=False)}
-        hit = self._by_pixels.get(_pixel_key(as_image(image)))
-        if hit is None: raise ValueError("this image is not among the datasets given to SimulatedLabeler")
+# %% ../nbs/04c_simulated.ipynb #4bf7b306
+@patch
+def _lookup(self:SimulatedLabeler, image):
+    "`(dataset, item)` holding the ground truth of `image` (a path, or pixels found among the datasets' images)."
+    if isinstance(image, (str, Path)):
+        hit = self.items.get(Path(image).resolve())
+        if hit is None: raise ValueError(f"{image} is not an image of the datasets given to SimulatedLabeler")
         return hit
+    if self._by_pixels is None:
+        self._by_pixels = {_pixel_key(load_image(p)): v for p, v in progress_bar(list(self.items.items()), leave=False)}
+    hit = self._by_pixels.get(_pixel_key(as_image(image)))
+    if hit is None: raise ValueError("this image is not among the datasets given to SimulatedLabeler")
+    return hit
 
-# %% ../nbs/04c_simulated.ipynb #da901b03
+# %% ../nbs/04c_simulated.ipynb #6cb6900b
 def _lerp(rng_, u): return rng_[0] + (rng_[1] - rng_[0]) * u
 
 @patch
@@ -149,7 +151,7 @@ def _instances(self:SimulatedLabeler, y, rng):
             else: resp[c][reg] = np.maximum(resp[c][reg], hit)
     return resp
 
-# %% ../nbs/04c_simulated.ipynb #4e0c3f79
+# %% ../nbs/04c_simulated.ipynb #fd478e9f
 @patch
 def _hallucinations(self:SimulatedLabeler, resp, y, rng):
     "Add confident elliptical masks to `resp` for some prompts of classes absent from `y` (in place)."
@@ -164,7 +166,7 @@ def _hallucinations(self:SimulatedLabeler, resp, y, rng):
                ((dy*np.cos(th) - dx*np.sin(th)) / ((0.08 + 0.22*ry) * S))**2 < 1
         resp[c][blob] = np.maximum(resp[c][blob], _lerp(self.confidence, a))
 
-# %% ../nbs/04c_simulated.ipynb #336c247d
+# %% ../nbs/04c_simulated.ipynb #37d29efd
 @patch
 def _bleed(self:SimulatedLabeler, resp):
     "`resp` with every map spread beyond its mask by a Gaussian fall-off of reach `bleed` x the shorter side."
@@ -179,7 +181,7 @@ def _bleed(self:SimulatedLabeler, resp):
         out[c] = np.maximum(resp[c], spread)
     return out
 
-# %% ../nbs/04c_simulated.ipynb #b8b2f965
+# %% ../nbs/04c_simulated.ipynb #2d2a5511
 @patch
 def _noise(self:SimulatedLabeler, resp, rng):
     "float32 `sigmoid(logit(resp) + position-dependent smooth noise)`."

@@ -6,7 +6,7 @@
 __all__ = ['tiny_clip_tokenizer', 'tiny_clipseg', 'tiny_sam3_config', 'tiny_sam3', 'tiny_grounded_sam', 'tiny_segformer_encoder',
            'stand_in_pseudo']
 
-# %% ../nbs/10_testing.ipynb #ad98c654
+# %% ../nbs/10_testing.ipynb #10a3032c
 import json
 from pathlib import Path
 import numpy as np
@@ -14,7 +14,7 @@ import torch
 from PIL import Image
 from .core import IGNORE, atomic_write
 
-# %% ../nbs/10_testing.ipynb #59e18d63
+# %% ../nbs/10_testing.ipynb #8b84bf37
 _TINY_MERGES = ('t h', 'th e</w>', 'o f</w>', 'i n', 'o n')
 
 def tiny_clip_tokenizer(folder): # where to write vocab.json / merges.txt
@@ -28,7 +28,7 @@ def tiny_clip_tokenizer(folder): # where to write vocab.json / merges.txt
     (folder/'merges.txt').write_text('#version: 0.2\n' + '\n'.join(_TINY_MERGES) + '\n')
     return CLIPTokenizer.from_pretrained(folder, model_max_length=77)
 
-# %% ../nbs/10_testing.ipynb #803ca56e
+# %% ../nbs/10_testing.ipynb #05d8cf64
 def _tiny_text(tok, hidden, max_pos):
     return dict(vocab_size=len(tok), hidden_size=hidden, intermediate_size=2*hidden, num_hidden_layers=1,
                 num_attention_heads=2, max_position_embeddings=max_pos, projection_dim=hidden,
@@ -52,7 +52,7 @@ def tiny_clipseg(folder, # where to save the model and processor
     CLIPSegProcessor(image_processor=ip, tokenizer=tok).save_pretrained(folder)
     return folder
 
-# %% ../nbs/10_testing.ipynb #b29034b1
+# %% ../nbs/10_testing.ipynb #23546293
 def tiny_sam3_config(hidden:int=16, # hidden size of every part
                      image_size:int=56, # input side (a multiple of the patch size 14)
                      vocab_size:int=519, bos:int=517, eos:int=518): # the tiny tokenizer's vocabulary
@@ -72,7 +72,7 @@ def tiny_sam3_config(hidden:int=16, # hidden size of every part
         detr_decoder_config=dict(num_layers=1, num_queries=8, **small),
         mask_decoder_config=dict(hidden_size=hidden, num_attention_heads=2))
 
-# %% ../nbs/10_testing.ipynb #b09914b9
+# %% ../nbs/10_testing.ipynb #88dc0928
 def tiny_sam3(folder, # where to save the model and processor
               hidden:int=16, # hidden size of every part
               image_size:int=56, # input side
@@ -87,7 +87,7 @@ def tiny_sam3(folder, # where to save the model and processor
     Sam3Processor(ip, tok, target_size=image_size).save_pretrained(folder)
     return folder
 
-# %% ../nbs/10_testing.ipynb #29729009
+# %% ../nbs/10_testing.ipynb #efcb5ad7
 def tiny_grounded_sam(folder, # where to save `detector/` and `segmenter/`
                       hidden:int=32, # Grounding DINO hidden size (a multiple of 32: GroupNorm groups)
                       seed:int=0): # weights seed
@@ -121,7 +121,7 @@ def tiny_grounded_sam(folder, # where to save `detector/` and `segmenter/`
                                    mask_size={'longest_edge': 16}, mask_pad_size={'height': 16, 'width': 16})).save_pretrained(seg)
     return det, seg
 
-# %% ../nbs/10_testing.ipynb #c9322fe6
+# %% ../nbs/10_testing.ipynb #067580eb
 def tiny_segformer_encoder(folder, # where to save the checkpoint
                            seed:int=0): # weights seed
     "Save a tiny random MiT encoder as a `SegformerForImageClassification` checkpoint (like `nvidia/mit-b0`); returns `folder`."
@@ -132,7 +132,7 @@ def tiny_segformer_encoder(folder, # where to save the checkpoint
     SegformerForImageClassification(cfg).save_pretrained(folder)
     return Path(folder)
 
-# %% ../nbs/10_testing.ipynb #66b628d2
+# %% ../nbs/10_testing.ipynb #4a2954f9
 def stand_in_pseudo(ds, # `SegDataset` with ground-truth masks
                     folder, # where to write `{image stem}.png`
                     reject:float=0.3, # fraction of object pixels set to 255
