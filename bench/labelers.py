@@ -26,7 +26,8 @@ from fastprogress.fastprogress import progress_bar
 from safetensors.torch import save_file
 from conformalsam.core import VOC_CLASSES
 from conformalsam.data import load_image
-from conformalsam.labelers import Sam3Labeler, tiny_sam3, tiny_clip_tokenizer
+from conformalsam.labelers import Sam3Labeler
+from conformalsam.testing import tiny_sam3, tiny_clip_tokenizer
 from conformalsam.pseudo import sufficient_stats
 
 
