@@ -219,7 +219,7 @@ def quantiles(self:Calibrator,
     if (a, clip) not in self._cache:
         q = self._compute(a, clip)
         if q.isinf().all():  # no location can vouch for any label: refuse rather than abstain everywhere
-            check_calibration_size(self.n_images, a, clip)
+            check_calibration_size(self.n_images, self.alpha if alpha is None else alpha, clip)
             raise ValueError(f"every q̂ of the calibrator is +inf ({self.method}, alpha={float(a):g}, clip={clip}): no "
                              f"location has a score in its {self.n_images} images (are all their targets "
                              f"ignore_index={self.ignore_index}?)")
