@@ -54,7 +54,7 @@ class Calibrator:
         self.streaming = method == 'pixel' and max_images is not None
         if self.streaming:  # the r-th largest needed is never beyond the m-th (at least the largest: clip)
             self.m = max(math.floor((max_images + 1) * self.a), 1)
-            self.batch = max(1, min(self.m if chunk is None else chunk, max_images))
+            self._chunk = max(1, min(self.m if chunk is None else chunk, max_images))
         self._rows, self._targets, self._cache, self._groups = [], [], {}, None
 
     def __repr__(self):
@@ -68,7 +68,7 @@ def _init_state(self:Calibrator, device):
     "Allocate the kept scores and the staging chunk (streaming 'pixel') on the device of the first scores."
     self.device = device
     if not self.streaming: return
-    L, m, B = self.grid[0] * self.grid[1], self.m, self.batch
+    L, m, B = self.grid[0] * self.grid[1], self.m, self._chunk
     self._top = torch.full((L, m), -float('inf'), device=device)  # the m largest scores of each location, any order
     self._count = torch.zeros(L, dtype=torch.int64, device=device)  # valid scores seen per location
     self._stage, self._staged = torch.empty((B, L), device=device), 0  # score maps waiting to be merged
@@ -133,7 +133,7 @@ def add_scores(self:Calibrator,
         for row in s:
             _fast(self._stage)[self._staged] = _fast(row)
             self._staged += 1
-            if self._staged == self.batch: self._merge()
+            if self._staged == self._chunk: self._merge()
     else: self._rows.extend(row.clone() for row in s)
     if self.method == 'class':
         self._targets.extend(t.to(self.device, torch.int16).unbind(0))
