@@ -1,4 +1,4 @@
-"""Benchmark the streaming pixel-wise calibration (`conformalsam.calibrate.Calibrator`).
+"""Benchmark the streaming pixel-wise calibration (`conformalsam.calibrator.Calibrator`).
 
 Feeds N random score maps (G x G, ~10% NaN) one image at a time through `Calibrator.add_scores` with
 `max_images=N`, then reads q̂. Only the calibration calls are timed, not making the random maps. The last line is
@@ -12,7 +12,8 @@ import argparse, resource, time
 import numpy as np
 import torch
 from fastprogress.fastprogress import progress_bar
-from conformalsam.calibrate import Calibrator, pixel_quantiles
+from conformalsam.calibrate import pixel_quantiles
+from conformalsam.calibrator import Calibrator
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)

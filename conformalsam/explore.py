@@ -49,7 +49,7 @@ def panels(pl:PseudoLabels, # a pipeline whose `run()` has filled the cache
            model=None, # a trained `SegFormer` for a 'model' panel (None: no panel)
            crop:int=None): # sliding-window side for the model (see `predict_mask`)
     "Arrays of one image: 'image', 'labeler argmax', 'labeler + CP' (at `alpha`), 'GT' (None if absent), 'model'."
-    it = pl._item(item)
+    it = pl.item(item)
     alpha = pl.cal_args['alpha'] if alpha is None else alpha
     out = {'image': np.asarray(load_image(it.image)),
            'labeler argmax': argmax_from_stats(pl.stats(it)).numpy().astype(np.uint8),
@@ -120,7 +120,7 @@ def coverage_vs_alpha(pl:PseudoLabels, # a pipeline (its labeler, labeled set an
     if not alphas: raise ValueError("coverage_vs_alpha needs at least one alpha")
     cal_idx, test_idx = split_folds(len(pl.labeled), test_frac, seed)
     pairs = [(p.cpu(), torch.from_numpy(pl.labeled.read_mask(it)))
-             for its, probs in pl._labeled_batches(pl.labeled.items, display=False) for p, it in zip(probs, its)]
+             for its, probs in pl.labeled_batches(pl.labeled.items, display=False) for p, it in zip(probs, its)]
     kw = {k: v for k, v in pl.cal_args.items() if k not in ('alpha', 'max_images')}
     cal = calibrate([pairs[i] for i in cal_idx], alpha=max(alphas), **kw)
     fig, (ax, ax2) = plt.subplots(1, 2, figsize=(8.5, 3.6))

@@ -6,6 +6,10 @@ never inherit the test process's torch threads); SIGKILL ends them like any proc
 labeled to LOG (`cal:` prefix for the calibration pass). The test kills a worker with SIGKILL twice, once during the
 calibration pass and once in the middle of the unlabeled pass, then lets a third one finish, and compares the cache
 with one made by an uninterrupted run in another folder.
+
+`write_masks` too: a worker whose PNG writes linger (each mask's temporary file stays DELAY seconds before its rename)
+is killed while a temporary mask exists; the rerun removes the left-over and ends with the same files as an
+uninterrupted run.
 """
 import multiprocessing as mp, os, signal, sys, tempfile, time
 from pathlib import Path
@@ -39,7 +43,7 @@ def pipeline(root, cache, log=None, delay=0.0):
     def _calibrate():  # label the log lines of the two passes
         calibrate(); labeler.mode = 'unl'
     pl._calibrate = _calibrate
-    if (Path(cache) / 'calibrator.pt').exists(): labeler.mode = 'unl'
+    if (Path(cache) / 'calibrator.safetensors').exists(): labeler.mode = 'unl'
     return pl.run(), unl
 
 
@@ -47,6 +51,22 @@ def _worker(root, cache, log, delay):
     "Forked worker: a separate process (killable with SIGKILL) that starts without re-importing the stack."
     code = 0
     try: pipeline(root, cache, log, delay)
+    except BaseException:
+        import traceback; Path(log).with_suffix('.err').write_text(traceback.format_exc()); code = 1
+    os._exit(code)
+
+
+def _mask_worker(root, cache, out, log, delay):
+    "Forked worker writing the masks of a filled cache; every PNG's temporary file lingers `delay` seconds."
+    code = 0
+    try:
+        from PIL import Image
+        save = Image.Image.save
+        def slow_save(self, fp, *args, **kwargs):
+            save(self, fp, *args, **kwargs); time.sleep(delay)  # the temporary exists, not yet renamed
+        Image.Image.save = slow_save
+        pl, _ = pipeline(root, cache)
+        pl.write_masks(out)
     except BaseException:
         import traceback; Path(log).with_suffix('.err').write_text(traceback.format_exc()); code = 1
     os._exit(code)
@@ -97,7 +117,7 @@ def test_kill_and_resume():
         # 1. killed during the calibration pass (8 labeled images)
         p = _start(root, cache, log, 0.15)
         _kill_when(p, lambda: len(_lines(log)) >= 2, log)
-        assert not (cache / 'calibrator.pt').exists()
+        assert not (cache / 'calibrator.safetensors').exists()
         # 2. killed in the middle of the unlabeled pass (24 images)
         p = _start(root, cache, log, 0.15)
         stats = cache / 'stats'
@@ -119,11 +139,32 @@ def test_kill_and_resume():
         # 4. same files as an uninterrupted run
         ref, unl = pipeline(root, d / 'ref')
         assert _files(cache).keys() == _files(d / 'ref').keys()
-        for k, v in _files(d / 'ref').items():
-            if k != 'calibrator.pt': assert _files(cache)[k] == v, k
+        for k, v in _files(d / 'ref').items(): assert _files(cache)[k] == v, k  # the calibrator file included
         import numpy as np
         from conformalsam.pseudo import PseudoLabels
         resumed = PseudoLabels(cache, ref.labeler, ref.labeled, unl, alpha=ALPHA, grid=GRID)
         np.testing.assert_array_equal(resumed.calibrator.quantiles().numpy(), ref.calibrator.quantiles().numpy())
         for i in range(0, 24, 5): np.testing.assert_array_equal(resumed.labels(i), ref.labels(i))
 
+
+
+def test_kill_while_masks_are_written():
+    from conformalsam.data import make_synthetic
+    with tempfile.TemporaryDirectory() as d:
+        d = Path(d)
+        root = make_synthetic(d / 'synth', n_train=32, n_val=4, size=32, seed=5)
+        cache, out, log = d / 'cache', d / 'masks', d / 'log.txt'
+        pl, _ = pipeline(root, cache)  # fill the cache
+        pl.write_masks(d / 'ref')  # an uninterrupted run
+        p = _context().Process(target=_mask_worker, args=(root, cache, out, log, 0.2))
+        p.start()
+        def tmp_exists(): return bool(list(out.glob('.*.tmp*.png'))) and len(list(out.glob('*.png'))) >= 3
+        _kill_when(p, tmp_exists, log)
+        assert list(out.glob('.*.tmp*.png')), "the kill did not land while a mask was being written"
+        assert not (out / 'pseudo.json').exists()
+        p = _context().Process(target=_mask_worker, args=(root, cache, out, log, 0.0))
+        p.start(); p.join(TIMEOUT)
+        if p.is_alive(): p.kill(); p.join()
+        assert p.exitcode == 0, _err(log)
+        assert not [f.name for f in out.iterdir() if f.name.startswith('.')], "left-overs in the output folder"
+        assert _files(out) == _files(d / 'ref')
