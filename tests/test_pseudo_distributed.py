@@ -21,7 +21,7 @@ TIMEOUT = 50  # seconds for both workers together
 
 def pipeline(root, cache):
     from conformalsam.data import open_dataset
-    from conformalsam.labelers import SimulatedLabeler
+    from conformalsam.simulated import SimulatedLabeler
     from conformalsam.pseudo import PseudoLabels
     lab, unl = [open_dataset(root, Path(root) / f'splits/1_4/{s}.txt') for s in ('labeled', 'unlabeled')]
     return PseudoLabels(cache, SimulatedLabeler([lab, unl], seed=1), lab, unl, alpha=ALPHA, grid=GRID, bs=2)

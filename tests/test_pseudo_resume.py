@@ -23,7 +23,7 @@ TIMEOUT = 40  # seconds per worker
 
 def pipeline(root, cache, log=None, delay=0.0):
     from conformalsam.data import open_dataset
-    from conformalsam.labelers import SimulatedLabeler
+    from conformalsam.simulated import SimulatedLabeler
     from conformalsam.pseudo import PseudoLabels
 
     class Slow(SimulatedLabeler):  # same id as SimulatedLabeler: the manifests of all runs agree

@@ -16,7 +16,8 @@ from safetensors.torch import save_file
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from refusals import CLI, cases, check, run_cli
 from conformalsam.data import make_synthetic, open_dataset
-from conformalsam.labelers import SimulatedLabeler, MapsLabeler, export_maps
+from conformalsam.labelers import MapsLabeler, export_maps
+from conformalsam.simulated import SimulatedLabeler
 from conformalsam.pseudo import PseudoLabels
 
 
