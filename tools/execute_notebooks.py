@@ -19,7 +19,8 @@ def _is_noise(out):
     "Progress bars (fastprogress HTML, tqdm-like text) and widget views."
     data = out.get('data', {})
     if 'application/vnd.jupyter.widget-view+json' in data:
-        if 'text/plain' in data and not data['text/plain'].startswith(('HBox', 'VBox', 'IntProgress', 'FloatProgress')):
+        plain = ''.join(data.get('text/plain', ''))  # a string or a list of lines
+        if plain and not plain.startswith(('HBox', 'VBox', 'IntProgress', 'FloatProgress')):
             out['data'] = {'text/plain': data['text/plain']}
             return False
         return True
