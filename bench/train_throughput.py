@@ -9,16 +9,16 @@ paper-faithful regime, 4 images per optimiser step
 - `plain_fp32`, `plain_bf16`, `plain_bf16_fused`, `plain_bf16_fused_compile`: a plain transformers/PyTorch loop on
   device-resident random batches (no data loading), Stage I step.
 - `plain_stage2_bf16_fused`: the same with Stage II's step (no-grad pass on the 2 unlabeled images, Eq. 5 loss).
-- `learner_stage1_mem`, `learner_stage2_mem`: `conformalsam.train.semi_learner` (fastai Learner, `SelfReliance`,
+- `learner_stage1_mem`, `learner_stage2_mem`: `conformalsam.learner.semi_learner` (fastai Learner, `SelfReliance`,
   `SegCrossEntropy`, `MeanIoU`, bf16 `MixedPrecision`, fused SGD, poly `ParamScheduler`) on in-memory batches: the cost
   of the training loop itself.
 - `learner_stage1_disk`, `learner_stage2_disk`: the same Learner on `semi_loaders` over a synthetic dataset written to
-  disk (JPEG/PNG decoding, SegAugment, normalisation): whether the loader keeps up.
+  disk (JPEG/PNG decoding, AllSpark's augmentation, normalisation): whether the loader keeps up.
 - `learner_stage1_mem_compile`, `learner_stage2_mem_compile`, `learner_stage1_mem_cudagraphs`: the in-memory Learner
   with `semi_learner(compile=True)` / `compile='reduce-overhead'` (torch.compile with CUDA graphs), next to
   `plain_bf16_fused_compile`.
 
-AllSpark (`conformalsam.allspark`, `train(arch='allspark')`), 2 labeled + 2 unlabeled images per step, the semantic
+AllSpark (`conformalsam.allspark`, `TrainConfig(arch='allspark')`), 2 labeled + 2 unlabeled images per step, the semantic
 memory on (its steady state from AllSpark's epoch 5), next to the SegFormer variants above
 - `plain_allspark_bf16_fused`: AllSpark's own step in a plain loop (no-grad pass on the unlabeled half, handed to the
   model for its channel grouping; training forward; `(L_x + L_u) / 2`): compare with `plain_stage2_bf16_fused`.
@@ -33,7 +33,7 @@ the host-device synchronisations of two untimed steps after the warm-up (CUDA's 
 
 throughput regime (opt-in, a deviation from the paper: larger batch, learning rate scaled)
 - `plain_bf16_fused_bs32`, `plain_bf16_fused_bs64`, `plain_bf16_fused_compile_bs32`; `learner_stage1_mem_bs32`: the
-  Learner at 32 images per step, as `train(bs=32, lr_scale='linear', warmup=1)` runs it.
+  Learner at 32 images per step, as `TrainConfig(bs=32, lr_scale='linear', warmup=1)` trains.
 
 `--tiny` runs everything with a tiny SegFormer on 64x64 crops, on CPU if there is no GPU: a smoke test of the script.
 `--profile` adds a torch.profiler table of the plain bf16 Stage I step.
@@ -54,7 +54,9 @@ from fastai.data.core import DataLoaders
 from conformalsam.core import atomic_write, seed_everything
 from conformalsam.allspark import allspark
 from conformalsam.model import segformer
-from conformalsam.train import SemiDL, SegCrossEntropy, semi_learner, semi_loaders, sr_weight
+from conformalsam.loaders import SemiDL, semi_loaders
+from conformalsam.losses import sr_weight
+from conformalsam.learner import semi_learner
 
 K = 21  # VOC classes
 
@@ -157,8 +159,8 @@ def _mem_dls(args, dev, n_iter, paired=False, bs=4):
     items = [(torch.randn(3, args.size, args.size, generator=g), torch.randint(0, K, (args.size, args.size), generator=g))
              for _ in range(8)]
     ds = [items[i % 8] for i in range(nu + 4)]
-    s1 = SemiDL(ds, n_labeled=4, bs=bs, device=dev, paired=paired)
-    return DataLoaders(s1, SemiDL(items[:4], bs=1, device=dev), s1.new(paired=True), device=dev)
+    s1 = SemiDL(ds, n_labeled=4, bs=bs, device=dev, batches='paired' if paired else 'mixed')
+    return DataLoaders(s1, SemiDL(items[:4], bs=1, device=dev), s1.new(batches='paired'), device=dev)
 
 
 def _disk_dls(args, dev, n_iter, work):

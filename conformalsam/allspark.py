@@ -4,7 +4,7 @@
 
 # %% auto #0
 __all__ = ['ALLSPARK_HEADS', 'ALLSPARK_DROPOUT', 'ALLSPARK_SMEM_EPOCH', 'LN_EPS', 'PSI_EPS', 'feature_side', 'ChannelAttention',
-           'AllSparkBlock', 'AllSparkSegFormer', 'allspark', 'SMemEpoch']
+           'AllSparkBlock', 'AllSparkSegFormer', 'allspark', 'allspark_from_config']
 
 # %% ../nbs/06a_allspark.ipynb #8a8692cb
 import json
@@ -12,7 +12,6 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 from torch import nn
-from fastai.callback.core import Callback
 from safetensors.torch import save_model, load_model
 from transformers import SegformerConfig, SegformerForSemanticSegmentation
 from .model import segformer
@@ -129,6 +128,7 @@ class AllSparkBlock(nn.Module):
 
 class AllSparkSegFormer(nn.Module):
     "SegFormer with AllSpark's block before the decode head; logits `[B, K, H, W]` at the input's size."
+    paired = True  # trains on labeled + unlabeled halves in every epoch (a hook of `conformalsam.learner`)
     def __init__(self, hf:SegformerForSemanticSegmentation, # encoder + decode head (transformers)
                  crop:int=512, # training crop side: fixes the length of the memory's entries
                  num_heads:int=ALLSPARK_HEADS, # attention heads (AllSpark: 2)
@@ -213,6 +213,7 @@ def allspark(num_classes:int, # K, the number of classes
     "AllSpark: a SegFormer `variant` encoder from `pretrained`, AllSpark's block and a new `num_classes`-way head."
     return AllSparkSegFormer(segformer(num_classes, variant, pretrained, **config_kwargs).hf, crop, num_heads, dropout, smem_epoch)
 
-class SMemEpoch(Callback):
-    "Tell an `AllSparkSegFormer` the epoch before training it, so that it attends to its memory from `smem_epoch` on."
-    def before_train(self): getattr(self.learn.model, 'module', self.learn.model).set_epoch(self.epoch)
+def allspark_from_config(num_classes:int, # K
+                         config): # anything with `variant`, `pretrained`, `crop`, `smem_epoch` (`train.TrainConfig`)
+    "AllSpark for a training run's configuration (the builder of `train.ARCHS['allspark']`)."
+    return allspark(num_classes, config.variant, config.pretrained, config.crop, smem_epoch=config.smem_epoch)

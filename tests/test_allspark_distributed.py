@@ -18,7 +18,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 from gloo import launch
-from test_train_resume import make_inputs
+from test_train_resume import make_inputs, config
 
 WORLD, TIMEOUT = 2, 150
 
@@ -55,9 +55,9 @@ def worker(work, out):
 
     seen = Seen()
     work = Path(work); root = work/'synth'
-    res = train(root, root/'splits/1_4', root/'splits/val.txt', out, pseudo_dir=work/'pseudo', variant=None,
-                pretrained=work/'mit-tiny', arch='allspark', epochs=2, sr_epoch=1, smem_epoch=1, crop=32, bs=4, lr=0.1,
-                head_lr_mult=1, seed=0, num_workers=0, cbs=[seen])
+    res = train(root, root/'splits/1_4', root/'splits/val.txt', out,
+                config(work, arch='allspark', epochs=2, sr_epoch=1, smem_epoch=1, deterministic=False),
+                pseudo_dir=work/'pseudo', num_workers=0, cbs=[seen])
     rank = int(os.environ['RANK'])
     (Path(out)/f'rank{rank}.json').write_text(json.dumps(dict(miou=res['miou'], seen=seen.log, memory=seen.memory,
                                                               weights=seen.weights)))

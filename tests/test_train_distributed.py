@@ -15,7 +15,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 from gloo import launch
-from test_train_resume import make_inputs
+from test_train_resume import make_inputs, config
 
 WORLD, TIMEOUT = 2, 150
 
@@ -43,9 +43,8 @@ def worker(work, out):
 
     seen = Seen()
     work = Path(work); root = work/'synth'
-    res = train(root, root/'splits/1_4', root/'splits/val.txt', out, pseudo_dir=work/'pseudo', variant=None,
-                pretrained=work/'mit-tiny', epochs=2, sr_epoch=1, crop=32, bs=4, lr=0.1, head_lr_mult=1, seed=0,
-                num_workers=0, keep=5, cbs=[seen])
+    res = train(root, root/'splits/1_4', root/'splits/val.txt', out, config(work, epochs=2, sr_epoch=1, deterministic=False),
+                pseudo_dir=work/'pseudo', num_workers=0, keep=5, cbs=[seen])
     rank = int(os.environ['RANK'])
     (Path(out)/f'rank{rank}.json').write_text(json.dumps(dict(rank=rank, miou=res['miou'], seen=seen.log, weights=seen.weights)))
 
@@ -65,8 +64,10 @@ def test_train_two_gloo_processes():
             assert len(r['seen'][0]['labeled']) == 12
         assert (out/'model/model.safetensors').exists() and (out/'results.json').exists()
         for c in ('epoch_000', 'epoch_001'):
-            assert sorted(p.name for p in (out/'checkpoints'/c).iterdir()) == ['model.safetensors', 'rng0.pt', 'rng1.pt', 'state.pt']
-        assert json.loads((out/'results.json').read_text())['miou'] == results[0]['miou']
+            assert sorted(p.name for p in (out/'checkpoints'/c).iterdir()) == ['model.safetensors', 'rng0.safetensors',
+                                                                               'rng1.safetensors', 'state.json', 'state.safetensors']
+        res = json.loads((out/'results.json').read_text())
+        assert res['miou'] == results[0]['miou'] and res['processes'] == 2
 
 
 if __name__ == '__main__' and sys.argv[1:2] == ['--worker']: worker(*sys.argv[2:4])
