@@ -20,7 +20,7 @@ from fastai.distributed import DistributedDL  # adds `Learner.distrib_ctx`
 from fastai.torch_core import num_distrib, rank_distrib
 from safetensors.torch import load_model
 from .core import seed_everything, atomic_write
-from .data import open_dataset
+from .data import open_dataset, mask_folder
 from .metrics import patch_distributed_dl
 from .model import SEGFORMER_VARIANTS, segformer
 from .loaders import semi_loaders, AUGMENTS
@@ -227,7 +227,7 @@ def train(data, # dataset root (any layout `open_dataset` reads)
           out, # output folder: `checkpoints/`, `model/`, `results.json`
           config:TrainConfig=None, # what is trained (default: `TrainConfig()`, the paper's VOC setting)
           pseudo_dir=None, # Stage I masks `{stem}.png` of the unlabeled images (None: see the methods table)
-          masks:str=None, # VOC mask folder ('SegmentationClassAug' for the SBD-augmented set)
+          masks:str=None, # VOC mask folder (None: `data.mask_folder` of the split folder's name)
           num_workers:int=None, # how: data loading processes (fastai's default when None)
           keep:int=2, # how: checkpoints to keep (and, with `eval='best'`, the best epoch's)
           compile=False, # how: `torch.compile` the training steps: True, a mode name or a dict (`learner.Compile`)
@@ -246,6 +246,7 @@ def train(data, # dataset root (any layout `open_dataset` reads)
                 shutil.rmtree(p, ignore_errors=True) if p.is_dir() else p.unlink(missing_ok=True)
         _clean_leftovers(out)
     world = max(num_distrib(), 1)
+    if masks is None and Path(data).is_dir(): masks = mask_folder(data, split.name)  # e.g. '1_16': SegmentationClassAug
     data_ = _inputs(data, split, val_split, pseudo_dir, masks)
     settings = dict(cfg.to_dict(), **data_, processes=world)
     if (done := _finished(out, settings)) is not None: return done
@@ -267,7 +268,7 @@ def _run(cfg, out, split, val_split, pseudo_dir, masks, num_workers, compile, cb
     seed_everything(cfg.seed, cfg.deterministic)
     kw = {} if masks is None else dict(masks=masks)
     labeled, val = open_dataset(data_['root'], split/'labeled.txt', **kw), open_dataset(data_['root'], val_split, **kw)
-    unlabeled = open_dataset(data_['root'], split/'unlabeled.txt', **kw) if pseudo_dir is not None or cfg.sr_epoch is not None else None
+    unlabeled = open_dataset(data_['root'], split/'unlabeled.txt', labels='none', **kw) if pseudo_dir is not None or cfg.sr_epoch is not None else None
     dls = semi_loaders(labeled, val, unlabeled, pseudo_dir, crop=cfg.crop, bs=cfg.bs, val_bs=1, stage2=cfg.sr_epoch is not None,
                        paired=ARCHS[cfg.arch].paired and pseudo_dir is not None, scale=cfg.scale, augment=cfg.augment,
                        num_workers=num_workers)
@@ -317,7 +318,7 @@ def train_parser():
     for name, doc in (('data', 'dataset root'), ('split', 'split folder with labeled.txt (and unlabeled.txt)'),
                       ('val_split', 'validation split file'), ('out', 'output folder')): p.add_argument(name, help=doc)
     p.add_argument('--pseudo_dir', help='Stage I masks of the unlabeled images (omit: label-only or self-training)')
-    p.add_argument('--masks', help='VOC mask folder, e.g. SegmentationClassAug')
+    p.add_argument('--masks', help='VOC mask folder (default: detected from the split folder name, data.mask_folder)')
     p.add_argument('--preset', default='voc', choices=list(PRESETS), help='dataset setting the flags below change')
     g = p.add_argument_group('what is trained (TrainConfig; default: the preset\'s value)')
     for f in fields(TrainConfig):
