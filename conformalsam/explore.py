@@ -25,7 +25,7 @@ from .pseudo import PseudoLabels, argmax_from_stats
 from .model import SegFormer
 from .allspark import AllSparkSegFormer
 from .train import sliding_window
-from .experiment import table_caption
+from .tables import table_caption
 from fastcore.basics import patch
 
 # %% ../nbs/09_explore.ipynb #71cde584

@@ -4,7 +4,7 @@
 
 # %% auto #0
 __all__ = ['PAPER', 'paper_table', 'paper_miou', 'summarize', 'results_table', 'table_caption', 'show_table', 'paper_table_with',
-           'paper_tables']
+           'paper_tables', 'diagnostics_table']
 
 # %% ../nbs/08a_tables.ipynb #b077ca63
 import math
@@ -173,3 +173,21 @@ def paper_tables(records): # results records (`experiment.load_results`)
                     "the same labeled fraction")
         out[f"{t}-{d}" if t == '1' else t] = df.style.set_caption(cap)
     return out
+
+# %% ../nbs/08a_tables.ipynb #5366616a
+def diagnostics_table(records): # records with `masks_quality` / `stage2_start` (`experiment.run_method`)
+    "Per method and split, means over seeds: the Stage I masks' quality, the model at the Stage II start, the final mIoU."
+    import pandas as pd
+    def mean(rs, get):
+        v = [get(r) for r in rs]
+        v = [x for x in v if x is not None]
+        return float(np.mean(v)) if v else np.nan
+    rows = {}
+    for r in records: rows.setdefault((r['method'], r['split']), []).append(r)
+    q = lambda k: lambda r: (r.get('masks_quality') or {}).get(k)
+    t = lambda k: lambda r: (r.get('stage2_start') or {}).get(k)
+    df = pd.DataFrame([{'method': m, 'split': s, 'seeds': len(rs), 'masks precision': mean(rs, q('precision')),
+                        'masks recall': mean(rs, q('recall')), 'masks labeled fraction': mean(rs, q('labeled_fraction')),
+                        'model accuracy at SR start': mean(rs, t('accuracy')), 'model mIoU at SR start': mean(rs, t('miou')),
+                        'final mIoU': mean(rs, lambda r: r['miou'])} for (m, s), rs in rows.items()])
+    return df.set_index(['method', 'split']).round(3)
