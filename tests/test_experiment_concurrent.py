@@ -10,8 +10,7 @@ from pathlib import Path
 JOB = """
 import sys
 from conformalsam.experiment import resolve, run_experiment
-p = resolve('synthetic', '1_4', epochs=1, sr_epoch=None, crop=32, results_dir=sys.argv[1],
-            synthetic=dict(n_train=16, n_val=8, size=32))
+p = resolve('synthetic', '1_2', epochs=1, crop=32, results_dir=sys.argv[1], synthetic=dict(n_train=32, n_val=8, size=32))
 recs = run_experiment(p, sys.argv[2].split(','), num_workers=0)
 print('RECORDS', [r['method'] for r in recs])
 """
@@ -21,16 +20,16 @@ def test_two_jobs_share_results_dir(tmp_path):
     res = tmp_path/'results'
     # the synthetic data set is written before the jobs start (make_synthetic is not what this test is about)
     subprocess.run([sys.executable, '-c', "import sys; from conformalsam.experiment import resolve; "
-                    "resolve('synthetic', '1_4', results_dir=sys.argv[1], synthetic=dict(n_train=16, n_val=8, size=32))",
+                    "resolve('synthetic', '1_2', results_dir=sys.argv[1], synthetic=dict(n_train=32, n_val=8, size=32))",
                     str(res)], env=env, check=True)
     jobs = [subprocess.Popen([sys.executable, '-c', JOB, str(res), ms], env=env, stdout=subprocess.PIPE,
                              stderr=subprocess.STDOUT, text=True) for ms in ('label-only,cp', 'cp,labeler-raw')]
     outs = [j.communicate(timeout=300)[0] for j in jobs]
     for j, o in zip(jobs, outs): assert j.returncode == 0, o[-3000:]
     assert "RECORDS ['label-only', 'cp']" in outs[0] and "RECORDS ['cp', 'labeler-raw']" in outs[1]
-    cp_done = [o for o in outs if 'cp: done before' in o]
+    cp_done = [o for o in outs if 'cp, seed 0: done before' in o]
     assert len(cp_done) == 1, outs  # 'cp' trained by exactly one job
     recs = json.loads((res/'results.json').read_text())
     assert sorted(r['method'] for r in recs) == ['cp', 'label-only', 'labeler-raw']
     caches = [d for d in (res/'work').iterdir() if d.is_dir() and d.name.startswith('pseudo_')]
-    assert len(caches) == 1 and len(list((caches[0]/'stats').glob('*.safetensors'))) == 12  # 16 train, 4 labeled
+    assert len(caches) == 1 and len(list((caches[0]/'stats').glob('*.safetensors'))) == 16  # 32 train, 16 labeled
