@@ -93,14 +93,8 @@ def check_inputs(labeled:SegDataset, # calibration images with GT
         dup = sorted({s for s in stems if stems.count(s) > 1})[:3]
         raise ValueError(f"unlabeled images must have distinct file stems (they name the cache files); repeated: {dup}")
     if not labeled.items: raise ValueError(f"the labeled split {labeled.source} has no images")
-    seen = {}
-    for i, it in enumerate(labeled.items):
+    for it in labeled.items:  # a repeated image is refused by the dataset itself (`data.SegDataset`)
         if it.mask is None: raise ValueError(f"labeled image {it.image} has no GT mask: every calibration image needs one")
-        j = seen.setdefault(it.image.resolve(), i)
-        if j != i:
-            raise ValueError(f"the labeled split {labeled.source} lists {it.image} twice (entries {j + 1} and {i + 1}): "
-                             "a repeated calibration image counts as two exchangeable images and breaks the coverage "
-                             "guarantee; remove the repeated entry")
     if method == 'pixel': check_calibration_size(len(labeled), alpha, clip)
 
 # %% ../nbs/05_pseudo.ipynb #b06968f2
