@@ -6,7 +6,7 @@
 __all__ = ['PALETTE', 'COVERAGE_ALPHAS', 'MODEL_CLASSES', 'calibratable', 'panels', 'fig3_panel', 'coverage_vs_alpha',
            'sr_start_curve', 'model_dir', 'load_model', 'class_coverage', 'Explorer']
 
-# %% ../nbs/09_explore.ipynb #16eed8e5
+# %% ../nbs/09_explore.ipynb #d0fb8c8b
 import html, io, json, textwrap
 import ipywidgets as W
 from pathlib import Path
@@ -28,14 +28,14 @@ from .allspark import AllSparkSegFormer
 from .learner import predict_mask
 from .tables import table_caption
 
-# %% ../nbs/09_explore.ipynb #058e9978
+# %% ../nbs/09_explore.ipynb #904d2e75
 def calibratable(alphas, # miscoverage rates
                  n:int, # calibration images: the most scores a location can have
                  clip:bool=False): # the clipped rule (any n >= 1 calibrates every alpha)
     "The sorted alphas of `alphas` that `n` calibration images can calibrate under the rule (not refused)."
     return sorted(a for a in set(alphas) if (clip and n >= 1) or n >= min_scores(a))
 
-# %% ../nbs/09_explore.ipynb #e11fe6f2
+# %% ../nbs/09_explore.ipynb #d334476a
 def panels(pl:PseudoLabels, # a pipeline whose `run()` has filled the cache
            item, # an unlabeled image: its index, stem or `Item`
            alpha=None, # miscoverage rate of the calibrated mask (default: the pipeline's)
@@ -50,7 +50,7 @@ def panels(pl:PseudoLabels, # a pipeline whose `run()` has filled the cache
     if model is not None: out['model'] = predict_mask(model, it.image, crop)
     return out
 
-# %% ../nbs/09_explore.ipynb #7c9e52a4
+# %% ../nbs/09_explore.ipynb #dde4f2e8
 PALETTE = VOC_PALETTE.copy()
 PALETTE[IGNORE] = 255  # no label: white
 
@@ -68,7 +68,7 @@ def _legend(fig, maps, classes):
     h.append(Patch(facecolor='white', edgecolor='k', lw=0.3, label='no label (255)'))
     fig.legend(handles=h, loc='lower center', ncol=min(len(h), 5), fontsize=7, frameon=False)
 
-# %% ../nbs/09_explore.ipynb #f16d2391
+# %% ../nbs/09_explore.ipynb #f4a9f5e0
 def _sim(pl): return 'SIMULATED: ' if pl.settings['simulated'] else ''
 def _short(labeler_id): return labeler_id.split('(')[0]
 def _rule(clip): return 'clipped rule' if clip else 'exact rule'
@@ -84,7 +84,7 @@ def _save(fig, path):
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     atomic_write(path, lambda t: fig.savefig(t, dpi=150, bbox_inches='tight'))
 
-# %% ../nbs/09_explore.ipynb #59f90092
+# %% ../nbs/09_explore.ipynb #50112720
 def fig3_panel(pl:PseudoLabels, # a pipeline whose `run()` has filled the cache
                items=4, # unlabeled images (indices, stems or `Item`s), or how many of the first ones
                alpha=None, # miscoverage rate of the calibrated masks (default: the pipeline's)
@@ -109,7 +109,7 @@ def fig3_panel(pl:PseudoLabels, # a pipeline whose `run()` has filled the cache
     _save(fig, save)
     return fig
 
-# %% ../nbs/09_explore.ipynb #7a1a47f8
+# %% ../nbs/09_explore.ipynb #66ba400d
 COVERAGE_ALPHAS = (0.01, 0.02, 0.05, 0.1, 0.15, 0.2, 0.3)  # the paper's Table 6 alphas (0.01, 0.05, 0.1) and larger
 
 def _fold_alphas(alphas, n, n_labeled, clip, test_frac):
@@ -126,7 +126,7 @@ def _fold_alphas(alphas, n, n_labeled, clip, test_frac):
         except ValueError as e: raise ValueError(f"{where}: {e}") from None
     return alphas
 
-# %% ../nbs/09_explore.ipynb #75b51c0d
+# %% ../nbs/09_explore.ipynb #f17408d5
 def _labeled_pairs(pl):
     "(probs, GT) of every labeled image of `pl`: the labeler runs on them (their maps are not cached)."
     return [(p.cpu(), torch.from_numpy(pl.labeled.read_mask(it)))
@@ -156,7 +156,7 @@ def coverage_vs_alpha(pl:PseudoLabels, # a pipeline (its labeler, labeled set an
     _save(fig, save)
     return fig, res
 
-# %% ../nbs/09_explore.ipynb #16f3806a
+# %% ../nbs/09_explore.ipynb #4ccc85f8
 def _sr_runs(recs):
     "`{(split, epochs): {sr_epoch: [mIoU % per seed]}}`; of several records of one seed, the latest."
     last = {(r['split'], r['params']['train']['epochs'], r['params']['train']['sr_epoch'], r['seed']): 100 * r['miou']
@@ -191,13 +191,13 @@ def sr_start_curve(records, # results records (`experiment.load_results`); those
     _save(fig, save)
     return fig
 
-# %% ../nbs/09_explore.ipynb #6f4690ac
+# %% ../nbs/09_explore.ipynb #6d84294f
 def model_dir(results_dir, # the experiment's `results_dir`
               record:dict): # a results record (`experiment.load_results`)
     "Folder of the trained model of `record`."
     return Path(results_dir)/'work'/f"{record['dataset']}_{record['split']}_{record['key']}"/'train'/'model'
 
-# %% ../nbs/09_explore.ipynb #62916c7f
+# %% ../nbs/09_explore.ipynb #bcbae585
 MODEL_CLASSES = {'segformer': SegFormer, 'allspark': AllSparkSegFormer}  # `TrainConfig.arch` -> its saved model
 
 def load_model(results_dir, # the experiment's `results_dir`
@@ -213,7 +213,7 @@ def load_model(results_dir, # the experiment's `results_dir`
     if saved != arch: raise ValueError(f"{d} holds a model of arch {saved!r}, but record {record['key']} says arch={arch!r}")
     return MODEL_CLASSES[arch].from_pretrained(d)
 
-# %% ../nbs/09_explore.ipynb #b1c1ded5
+# %% ../nbs/09_explore.ipynb #e97621c6
 def class_coverage(labels, # uint8 `[H, W]` calibrated mask (255 = no label)
                    gt, # uint8 `[H, W]` ground truth (255 = void)
                    num_classes:int): # K
@@ -225,7 +225,7 @@ def class_coverage(labels, # uint8 `[H, W]` calibrated mask (255 = no label)
         return dict(gt_pixels=cm[:K].sum(1), labeled=cm[:, :K].sum(0), coverage=tp / cm[:K].sum(1),
                     precision=tp / cm[:, :K].sum(0))
 
-# %% ../nbs/09_explore.ipynb #53c6f68e
+# %% ../nbs/09_explore.ipynb #307b3434
 class Explorer:
     "Interactive view of the pseudo-labels of `pl`: image dropdown, alpha slider, clip checkbox, panels, per-class coverage."
     def __init__(self, pl:PseudoLabels, # a pipeline whose `run()` has filled the cache
@@ -259,7 +259,7 @@ class Explorer:
 
     def _repr_mimebundle_(self, **kwargs): return self.widget._repr_mimebundle_(**kwargs)
 
-# %% ../nbs/09_explore.ipynb #4c2005a6
+# %% ../nbs/09_explore.ipynb #c775ce1d
 @patch
 def update(self:Explorer, image=None, # image stem or index (None: keep the current one)
            alpha=None, # one of the slider's values under the rule (None: keep the current one, or the nearest)
@@ -282,7 +282,7 @@ def update(self:Explorer, image=None, # image stem or index (None: keep the curr
     finally: self._busy = False
     return self._render()
 
-# %% ../nbs/09_explore.ipynb #88eae709
+# %% ../nbs/09_explore.ipynb #81a0a670
 @patch
 def _panels(self:Explorer, stem, alpha, clip):
     "`panels` of image `stem` at `alpha`; everything but the calibrated mask computed once per image."
@@ -301,7 +301,7 @@ def _draw(self:Explorer, stem, alpha, clip, pan):
     fig.tight_layout(rect=(0, 0.5 / (self.size + 0.8), 1, 1))
     return fig
 
-# %% ../nbs/09_explore.ipynb #22813151
+# %% ../nbs/09_explore.ipynb #cfdc50cd
 @patch
 def _html(self:Explorer, cp):
     "The labeled and abstained fractions and the per-class table (classes in the GT or the mask; labeled px without GT)."
