@@ -57,17 +57,14 @@ from conformalsam.model import segformer
 from conformalsam.loaders import SemiDL, semi_loaders
 from conformalsam.losses import sr_weight
 from conformalsam.learner import semi_learner
+from conformalsam.testing import tiny_segformer_config
 
 K = 21  # VOC classes
 
 
 def make_model(tiny, arch='segformer', size=512):
     "SegFormer-B5 (or a tiny one); `arch='allspark'`: AllSpark on it for `size` crops, memory on from the first epoch."
-    cfg = 'b5'
-    if tiny:
-        from transformers import SegformerConfig
-        cfg = SegformerConfig(hidden_sizes=[16, 32, 48, 64], depths=[1, 1, 1, 1], num_attention_heads=[1, 1, 2, 2],
-                              decoder_hidden_size=32)
+    cfg = tiny_segformer_config(16) if tiny else 'b5'
     if arch == 'allspark':
         model = allspark(K, cfg, pretrained=None, crop=size, smem_epoch=0)
         model.set_epoch(0)

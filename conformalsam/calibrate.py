@@ -4,15 +4,14 @@
 
 # %% auto #0
 __all__ = ['as_tensor', 'check_alpha', 'min_scores', 'check_calibration_size', 'conformal_rank', 'check_probs', 'check_target',
-           'nonconformity', 'partition_rows_', 'kth_largest', 'pixel_quantiles', 'toy_pairs', 'prediction_sets',
-           'check_classes', 'calibrated_labels']
+           'nonconformity', 'partition_rows_', 'kth_largest', 'pixel_quantiles', 'prediction_sets', 'check_classes',
+           'calibrated_labels']
 
 # %% ../nbs/03_calibrate.ipynb #8a51eaac
 import math
 from fractions import Fraction
 import numpy as np
 import torch
-import torch.nn.functional as F
 from .core import IGNORE
 
 # %% ../nbs/03_calibrate.ipynb #2d4927c4
@@ -174,25 +173,6 @@ def pixel_quantiles(scores, # float [N, H, W] scores of N images at one grid, Na
         part.masked_fill_(part.isnan(), -float('inf'))  # a missing score ranks below every real one
         top[c] = partition_rows_(part, N - m)[:, N - m:]  # its m largest scores, in any order
     return _back(kth_largest(top, r).reshape(s.shape[1:]), as_numpy)
-
-# %% ../nbs/03_calibrate.ipynb #6e55346b
-def toy_pairs(n:int, # number of labeled images
-              K:int=4, # classes (0 is background)
-              size=(24, 32), # (H, W) of every image
-              seed:int=0): # seed of the generator
-    "`n` synthetic (probs float [K, H, W], target uint8 [H, W]) pairs with spatially varying labeler noise."
-    g = torch.Generator().manual_seed(seed)
-    H, W = size
-    yy, xx = torch.meshgrid(torch.arange(H), torch.arange(W), indexing='ij')
-    t = torch.zeros(n, H, W, dtype=torch.int64)
-    for c in range(1, K):  # a disc of class c in every image, drawn over the earlier ones
-        cy, cx, r = (torch.rand(3, n, 1, 1, generator=g) * torch.tensor([H, W, min(H, W) / 2.5])[:, None, None, None])
-        t[(yy - cy)**2 + (xx - cx)**2 < r**2] = c
-    noise = 0.5 + 3 * ((yy - H / 2)**2 + (xx - W / 2)**2).sqrt() / math.hypot(H / 2, W / 2)
-    margin = torch.where(t == 0, 3.0, 1.5)[:, None]  # objects are harder than the background
-    logits = margin * F.one_hot(t, K).permute(0, 3, 1, 2) + noise * torch.randn(n, K, H, W, generator=g)
-    t[torch.rand(n, H, W, generator=g) < 0.03] = IGNORE
-    return list(zip(logits.softmax(1), t.to(torch.uint8)))
 
 # %% ../nbs/03_calibrate.ipynb #6e273932
 def _qhat_like(qhat, p):

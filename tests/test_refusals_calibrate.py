@@ -8,8 +8,8 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from refusals import cases, check
-from conformalsam.calibrate import (toy_pairs, nonconformity, pixel_quantiles, conformal_rank, prediction_sets,
-                                    calibrated_labels)
+from conformalsam.testing import toy_pairs
+from conformalsam.calibrate import nonconformity, pixel_quantiles, conformal_rank, prediction_sets, calibrated_labels
 from conformalsam.calibrator import Calibrator
 from conformalsam.coverage import evaluate
 

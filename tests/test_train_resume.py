@@ -16,8 +16,6 @@ files behind.
 import os, signal, subprocess, sys, tempfile, time
 from pathlib import Path
 
-import numpy as np
-
 REPO = Path(__file__).resolve().parents[1]
 TIMEOUT = 180
 
@@ -45,22 +43,11 @@ def worker(work, out, hold='none'):
 
 def make_inputs(work):
     "Synthetic dataset, stand-in pseudo-masks (GT with 30% of object pixels rejected) and a tiny encoder checkpoint."
-    import torch
-    from PIL import Image
-    from transformers import SegformerConfig, SegformerForImageClassification
-    from conformalsam.core import IGNORE
-    from conformalsam.data import make_synthetic, open_dataset, load_mask
+    from conformalsam.data import make_synthetic, open_dataset
+    from conformalsam.testing import stand_in_pseudo, tiny_segformer_encoder
     root = make_synthetic(work/'synth', n_train=16, n_val=4, size=32, seed=0)
-    unl = open_dataset(root, root/'splits/1_4/unlabeled.txt')
-    rng = np.random.default_rng(0); (work/'pseudo').mkdir()
-    for it in unl.items:
-        m = load_mask(it.mask, unl.info.num_classes)
-        m[(rng.random(m.shape) < 0.3) & (m > 0)] = IGNORE
-        Image.fromarray(m).save(work/'pseudo'/f'{it.image.stem}.png')
-    torch.manual_seed(0)
-    tiny = SegformerConfig(hidden_sizes=[8, 16, 24, 32], depths=[1, 1, 1, 1], num_attention_heads=[1, 1, 1, 1],
-                           decoder_hidden_size=16)
-    SegformerForImageClassification(tiny).save_pretrained(work/'mit-tiny')
+    stand_in_pseudo(open_dataset(root, root/'splits/1_4/unlabeled.txt'), work/'pseudo')
+    tiny_segformer_encoder(work/'mit-tiny')
 
 
 def _cmd(work, out, hold='none'): return [sys.executable, __file__, '--worker', str(work), str(out), hold]
