@@ -30,11 +30,14 @@ Stage I epoch. The machine may be shared: run it on an idle machine, or read the
     python bench/train_speed.py                                   # the default grid (about 15 minutes)
     python bench/train_speed.py --grid size=48,bs=8,variant=tiny size=48,bs=8,variant=tiny,workers=2
     python bench/train_speed.py --quick                           # a smoke test of the script (seconds)
+    python bench/train_speed.py --splits 1_16 1_8 1_4 1_2 --grid pretrained=none pretrained=synthetic   # mIoU table
 
 A setting is `key=value` pairs: size (scene side), crop (training crop; default the scene side), bs, variant
 (`SEGFORMER_VARIANTS` key), pretrained ('synthetic' for `conformalsam.model.SYNTHETIC_ENCODER`, 'none', or a folder),
-n_train, n_val, classes (K), workers, lr, head_lr_mult, epochs, lo_mult (label-only runs `lo_mult * epochs` epochs: its epoch
-is a pass over the labeled images only, so at split 1_4 `lo_mult=6` gives it the optimiser steps of a Stage I run).
+n_train, n_val, classes (K), workers, lr, head_lr_mult, epochs, threads (torch threads), lo_match (1: label-only runs as
+many optimiser steps as a Stage I run of `epochs` epochs at the same split; 0: `epochs` epochs, and its epoch is a pass
+over the labeled images only, 6 times fewer steps at split 1_4), final_valid (1: the label-only runs validate after the
+last epoch only, and the main-job estimate counts one validation per run).
 """
 import argparse, contextlib, io, json, os, shutil, statistics, sys, tempfile, time, warnings
 from pathlib import Path
@@ -42,7 +45,7 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
-from fastai.callback.core import Callback
+from fastai.callback.core import Callback, CancelValidException
 
 from transformers.utils import logging as hf_logging
 from conformalsam.data import make_synthetic, open_dataset
@@ -50,11 +53,13 @@ from conformalsam.model import segformer, SYNTHETIC_ENCODER
 from conformalsam.train import semi_loaders, semi_learner, train
 
 DEFAULT = dict(size=48, crop=None, bs=8, variant='tiny', pretrained='synthetic', n_train=304, n_val=48, classes=8,
-               workers=0, lr=0.02, head_lr_mult=10., epochs=10, lo_mult=1)
+               workers=0, lr=0.02, head_lr_mult=10., epochs=10, lo_match=0, final_valid=0,
+               threads=int(os.environ.get('OMP_NUM_THREADS', 1)))
 GRID = ['size=64,bs=4,variant=b0,pretrained=none',  # the embedded default before the pretrained encoder (at 304 images)
         'size=64,bs=4', 'size=64,bs=8', 'size=48,bs=4', 'size=48,bs=8', 'size=48,bs=16', 'size=32,bs=8',
         'size=48,bs=8,crop=32', 'size=48,bs=8,workers=2', 'size=48,bs=8,pretrained=none', 'size=48,bs=8,n_train=608',
-        'size=48,bs=8,lo_mult=6', 'size=48,bs=8,classes=21', 'size=48,bs=8,classes=21,lo_mult=6']
+        'size=48,bs=8,lo_match=1', 'size=48,bs=8,classes=21', 'size=48,bs=8,classes=21,lo_match=1',
+        'size=48,bs=8,final_valid=1', 'size=48,bs=8,threads=2']
 KINDS = ('label-only', 'stage1', 'stage2')
 PARTS = ('data', 'fwd', 'loss', 'bwd', 'step', 'valid', 'other')
 
@@ -67,6 +72,16 @@ def parse_setting(text):
         s[k] = v if k in ('variant', 'pretrained') else float(v) if k in ('lr', 'head_lr_mult') else int(v)
     s['crop'] = s['crop'] or s['size']
     return s
+
+def lo_ratio(s, root, split):
+    "Optimiser steps of a Stage I epoch over those of a label-only epoch at `split` (batch `s['bs']`)."
+    n_lab, n_unl = (len((root/f'splits/{split}/{n}.txt').read_text().splitlines()) for n in ('labeled', 'unlabeled'))
+    return (2*n_unl // s['bs']) / max(n_lab // s['bs'], 1)
+
+class FinalValid(Callback):
+    "Skip validation except after the last epoch (`train` validates after every epoch)."
+    def before_validate(self):
+        if self.epoch < self.n_epoch - 1: raise CancelValidException()
 
 def encoder(s): return dict(synthetic=str(SYNTHETIC_ENCODER), none=None).get(s['pretrained'], s['pretrained'])
 
@@ -144,6 +159,7 @@ def plain_epoch(learn):
 def label_only(s, root, split, seed=0):
     "mIoU, wall seconds and seconds outside `fit` of a label-only `train` run of setting `s`."
     out = Path(tempfile.mkdtemp(prefix='speed_'))
+    epochs = round(s['epochs'] * lo_ratio(s, root, split)) if s['lo_match'] else s['epochs']
     class FitTimer(Callback):  # (a callback named `Fit` would shadow `Learner.fit`)
         def before_fit(self): self.t0 = time.perf_counter()
         def after_fit(self): self.secs = time.perf_counter() - self.t0
@@ -152,22 +168,25 @@ def label_only(s, root, split, seed=0):
     with quiet(), warnings.catch_warnings():
         warnings.simplefilter('ignore')
         r = train(root, root/f'splits/{split}', root/'splits/val.txt', out, pseudo_dir=None, sr_epoch=None,
-                  variant=s['variant'], pretrained=encoder(s), epochs=s['epochs']*s['lo_mult'], crop=s['crop'], bs=s['bs'], lr=s['lr'],
-                  head_lr_mult=s['head_lr_mult'], num_workers=s['workers'], seed=seed, resume=False, cbs=[fit])
+                  variant=s['variant'], pretrained=encoder(s), epochs=epochs, crop=s['crop'], bs=s['bs'], lr=s['lr'],
+                  head_lr_mult=s['head_lr_mult'], num_workers=s['workers'], seed=seed, resume=False,
+                  cbs=[fit] + ([FinalValid()] if s['final_valid'] else []))
     wall = time.perf_counter() - t
     shutil.rmtree(out, ignore_errors=True)
     return r['miou'], wall, wall - fit.secs
 
-def main_job_estimate(s, ep, setup, seeds, sr_frac):
-    "Seconds of the main job's training at setting `s` from the per-epoch medians `ep` and per-run `setup`."
+def main_job_estimate(s, ep, setup, seeds, sr_frac, ratio):
+    "Seconds of the main job's training at setting `s` from the per-epoch medians `ep`, per-run `setup`, label-only `ratio`."
     E, sr = s['epochs'], round(s['epochs'] * sr_frac)
-    lo, s1, s2 = (sum(ep[k].values()) for k in KINDS)
-    per_seed = E*s['lo_mult']*lo + E*s2 + 2*E*s1 + 2*(sr*s1 + (E - sr)*s2) + 6*setup
+    lo, s1, s2 = (sum(v for p, v in ep[k].items() if p != 'valid' or not s['final_valid']) for k in KINDS)
+    valid = 6*ep['stage1']['valid'] if s['final_valid'] else 0
+    per_seed = valid + E*(ratio if s['lo_match'] else 1)*lo + E*s2 + 2*E*s1 + 2*(sr*s1 + (E - sr)*s2) + 6*setup
     return seeds * per_seed
 
 def med(xs): return statistics.median(xs)
 
 def bench(s, work, repeat, split, seeds, sr_frac, quick=False):
+    torch.set_num_threads(s['threads'])
     root, pseudo, gen = make_data(s, work)
     ep = {}
     for kind in KINDS:
@@ -187,7 +206,7 @@ def bench(s, work, repeat, split, seeds, sr_frac, quick=False):
     setup = med([a[2] for a in accs])
     return dict(setting=s, gen_s=gen, epochs=ep, stage1_images=n1, plain_stage1_s=plain, spread=spread,
                 miou=miou, label_only_wall_s=med([a[1] for a in accs]), setup_s=setup,
-                main_job_s=main_job_estimate(s, ep, setup, seeds, sr_frac))
+                main_job_s=main_job_estimate(s, ep, setup, seeds, sr_frac, lo_ratio(s, root, split)))
 
 def row(r):
     s, e = r['setting'], r['epochs']
@@ -202,6 +221,23 @@ def row(r):
 HEADER = ('| setting | label-only epoch s | Stage I epoch s | Stage II epoch s | I: ' + ' | I: '.join(PARTS) +
           ' | I: plain torch | spread | label-only mIoU % (seeds) | label-only run s | setup s | main job min |')
 
+def miou_table(grid, splits, seeds, work, out=None):
+    "Print (and write to `out`) label-only mIoU %, mean +- sd over `seeds`, and seconds per run, per setting and split."
+    print('| setting | ' + ' | '.join(splits) + ' | s per run |'); print('|---' * (len(splits) + 2) + '|')
+    results = []
+    for g in grid:
+        s = parse_setting(g)
+        torch.set_num_threads(s['threads'])
+        root = make_data(s, work)[0]
+        runs = {sp: [label_only(s, root, sp, seed) for seed in range(seeds)] for sp in splits}
+        results.append(dict(setting=s, runs={sp: [dict(miou=m, wall_s=w) for m, w, _ in r] for sp, r in runs.items()}))
+        cells = [f"{100*np.mean([m for m, _, _ in r]):.1f} ± {100*np.std([m for m, _, _ in r], ddof=1 if seeds > 1 else 0):.1f}"
+                 for r in runs.values()]
+        secs = med([w for r in runs.values() for _, w, _ in r])
+        print(f"| {g} | " + ' | '.join(cells) + f" | {secs:.0f} |", flush=True)
+    if out: Path(out).write_text(json.dumps(results, indent=1))
+    return results
+
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     p.add_argument('--grid', nargs='*', default=None, help="settings 'key=value,...' (default: the built-in grid)")
@@ -212,13 +248,15 @@ def main(argv=None):
     p.add_argument('--work', default=None, help='folder for the datasets (default: a temporary one)')
     p.add_argument('--json', default=None, help='also write the results here')
     p.add_argument('--quick', action='store_true', help='smoke test: one tiny setting, one repeat, 1 epoch')
+    p.add_argument('--splits', nargs='*', default=None,
+                   help='instead of the timings: label-only mIoU (mean and sd over --seeds) of each setting at these splits')
     a = p.parse_args(argv)
-    torch.set_num_threads(int(os.environ.get('OMP_NUM_THREADS', torch.get_num_threads())))
     hf_logging.disable_progress_bar()
     grid = a.grid if a.grid is not None else GRID
     if a.quick: grid, a.repeat = ['size=32,n_train=32,n_val=4,epochs=1,bs=4'], 1
     work = Path(a.work or tempfile.mkdtemp(prefix='train_speed_'))
-    print(f"torch {torch.__version__}, {torch.get_num_threads()} thread(s), split {a.split}, {a.repeat} repeat(s)\n")
+    if a.splits: return miou_table(grid, a.splits, a.seeds, work, a.json)
+    print(f"torch {torch.__version__}, split {a.split}, {a.repeat} repeat(s), {a.seeds} seed(s)\n")
     print(HEADER); print('|---' * (HEADER.count('|') - 1) + '|')
     results = []
     for g in grid:

@@ -6,8 +6,7 @@
 __all__ = ['SEGFORMER_VARIANTS', 'SYNTHETIC_ENCODER', 'segformer_config', 'SegFormer', 'checkpoint_source', 'pretrained_config',
            'segformer', 'segformer_splitter']
 
-# %% ../nbs/06_model.ipynb #d1193f26
-import os
+# %% ../nbs/06_model.ipynb #244750e4
 from pathlib import Path
 import torch
 import torch.nn.functional as F
@@ -17,7 +16,7 @@ from huggingface_hub import is_offline_mode
 import conformalsam
 from .core import IGNORE
 
-# %% ../nbs/06_model.ipynb #c1c75642
+# %% ../nbs/06_model.ipynb #80eb0303
 SEGFORMER_VARIANTS = {
     'b0': dict(hidden_sizes=[32, 64, 160, 256], depths=[2, 2, 2, 2], decoder_hidden_size=256),
     'b1': dict(hidden_sizes=[64, 128, 320, 512], depths=[2, 2, 2, 2], decoder_hidden_size=256),
@@ -25,12 +24,12 @@ SEGFORMER_VARIANTS = {
     'b3': dict(hidden_sizes=[64, 128, 320, 512], depths=[3, 4, 18, 3], decoder_hidden_size=768),
     'b4': dict(hidden_sizes=[64, 128, 320, 512], depths=[3, 8, 27, 3], decoder_hidden_size=768),
     'b5': dict(hidden_sizes=[64, 128, 320, 512], depths=[3, 6, 40, 3], decoder_hidden_size=768),
-    # ours: the embedded benchmark's encoder (head width 32 in every stage but the first)
+    # ours: the embedded benchmark's encoder (attention heads 32 channels wide in every stage but the first)
     'tiny': dict(hidden_sizes=[16, 32, 64, 128], depths=[1, 1, 1, 1], num_attention_heads=[1, 1, 2, 4],
                  decoder_hidden_size=64),
 }
 
-# %% ../nbs/06_model.ipynb #3869cdbd
+# %% ../nbs/06_model.ipynb #e21ed564
 def segformer_config(variant, # a key of `SEGFORMER_VARIANTS`, or a `SegformerConfig` (e.g. a tiny one for tests)
                      num_classes:int): # K, the number of output classes
     "The `SegformerConfig` of `variant` with a `num_classes`-way head that ignores label 255."
@@ -43,7 +42,7 @@ def segformer_config(variant, # a key of `SEGFORMER_VARIANTS`, or a `SegformerCo
     cfg.num_labels, cfg.semantic_loss_ignore_index = num_classes, IGNORE
     return cfg
 
-# %% ../nbs/06_model.ipynb #85bfd69b
+# %% ../nbs/06_model.ipynb #75dbdf4e
 class SegFormer(nn.Module):
     "SegFormer returning logits `[B, K, H, W]` upsampled to the input's size."
     def __init__(self, hf:SegformerForSemanticSegmentation): # the transformers model
@@ -66,7 +65,7 @@ class SegFormer(nn.Module):
         "A whole trained SegFormer (encoder and head)."
         return cls(SegformerForSemanticSegmentation.from_pretrained(checkpoint_source(path)))
 
-# %% ../nbs/06_model.ipynb #d0210a69
+# %% ../nbs/06_model.ipynb #484ea69c
 def checkpoint_source(source): # hub id ('nvidia/mit-b5') or local folder (a `Path` or a path-like string)
     "`source` as `from_pretrained` takes it: an existing checkpoint folder, or a hub id; a missing folder is refused."
     s = str(source)
@@ -78,7 +77,7 @@ def checkpoint_source(source): # hub id ('nvidia/mit-b5') or local folder (a `Pa
     if not (path/'config.json').is_file(): raise FileNotFoundError(f"checkpoint folder {s} has no config.json; {how}")
     return str(path)
 
-# %% ../nbs/06_model.ipynb #766e5290
+# %% ../nbs/06_model.ipynb #1a1c4600
 def pretrained_config(source, # hub id or local folder of a SegFormer checkpoint
                       **config_kwargs): # `SegformerConfig` fields to override (e.g. `drop_path_rate`)
     "The `SegformerConfig` of checkpoint `source`, refused, naming it, when it cannot be had or is not a SegFormer."
@@ -94,7 +93,7 @@ def pretrained_config(source, # hub id or local folder of a SegFormer checkpoint
                          "SegFormer checkpoint such as nvidia/mit-b5 or a folder written by save_pretrained")
     return cfg
 
-# %% ../nbs/06_model.ipynb #b984cf39
+# %% ../nbs/06_model.ipynb #3b3193da
 def _check_arch(cfg, variant, source):
     "Fail unless the encoder of `cfg` has the stage widths and depths of `variant`."
     want = segformer_config(variant, 2)
@@ -104,7 +103,7 @@ def _check_arch(cfg, variant, source):
         raise ValueError(f"{source} is a SegFormer encoder with hidden_sizes={got[0]}, depths={got[1]}, but variant "
                          f"{name} has hidden_sizes={exp[0]}, depths={exp[1]}; pass the matching checkpoint or variant=None")
 
-# %% ../nbs/06_model.ipynb #698e5c5d
+# %% ../nbs/06_model.ipynb #3a596d94
 def segformer(num_classes:int, # K, the number of classes of the head
               variant='b5', # a key of `SEGFORMER_VARIANTS`, a `SegformerConfig`, or None: the architecture of `pretrained`
               pretrained='nvidia/mit-b5', # hub id or local folder of the encoder weights; None: random init
@@ -127,10 +126,10 @@ def segformer(num_classes:int, # K, the number of classes of the head
     model.segformer.load_state_dict(encoder.state_dict())
     return SegFormer(model)
 
-# %% ../nbs/06_model.ipynb #c80f5c1b
+# %% ../nbs/06_model.ipynb #9bad18c9
 SYNTHETIC_ENCODER = Path(conformalsam.__file__).parent/'weights'/'synthetic-tiny'  # made by `conformalsam.pretrain`
 
-# %% ../nbs/06_model.ipynb #9cee88c4
+# %% ../nbs/06_model.ipynb #71c8d1a4
 def segformer_splitter(model:SegFormer): # a `SegFormer` (or a DDP-wrapped one)
     "Two parameter groups: `[encoder parameters, decode-head parameters]`."
     model = getattr(model, 'module', model)

@@ -6,7 +6,7 @@
 __all__ = ['PRETRAIN_SHAPES', 'PRETRAIN_TEXTURES', 'PRETRAIN_HUES', 'pretrain_shape', 'pretrain_texture', 'random_colour',
            'pretrain_classes', 'pretrain_scene', 'pretrain_batch', 'pretrain_loss', 'pretrain_encoder', 'pretrain_cli']
 
-# %% ../nbs/06b_pretrain.ipynb #d5e9b477
+# %% ../nbs/06b_pretrain.ipynb #f7382b18
 import colorsys, json, time
 from pathlib import Path
 import numpy as np
@@ -19,7 +19,7 @@ from fastai.vision.core import imagenet_stats
 from .core import atomic_write
 from .model import segformer, SYNTHETIC_ENCODER
 
-# %% ../nbs/06b_pretrain.ipynb #79423502
+# %% ../nbs/06b_pretrain.ipynb #93b28725
 PRETRAIN_SHAPES = ('star', 'cross', 'ellipse', 'crescent', 'hexagon', 'heart')
 
 def pretrain_shape(shape:str, # a name of `PRETRAIN_SHAPES`
@@ -39,7 +39,7 @@ def pretrain_shape(shape:str, # a name of `PRETRAIN_SHAPES`
     if shape == 'heart': a, b = u/(0.8*r), 0.25 - v/(0.8*r); return (a**2 + b**2 - 1)**3 < a**2 * b**3
     raise ValueError(f"unknown shape {shape!r}; expected one of {PRETRAIN_SHAPES}")
 
-# %% ../nbs/06b_pretrain.ipynb #9b115770
+# %% ../nbs/06b_pretrain.ipynb #37ce85f3
 PRETRAIN_TEXTURES = ('waves', 'noise', 'grid', 'gradient')
 
 def pretrain_texture(kind:str, # a name of `PRETRAIN_TEXTURES`
@@ -57,7 +57,7 @@ def pretrain_texture(kind:str, # a name of `PRETRAIN_TEXTURES`
     else: raise ValueError(f"unknown texture {kind!r}; expected one of {PRETRAIN_TEXTURES}")
     return (0.5 + 0.7*t).astype(np.float32)
 
-# %% ../nbs/06b_pretrain.ipynb #20b11b15
+# %% ../nbs/06b_pretrain.ipynb #3c8547e5
 PRETRAIN_HUES = 6  # hue families of the second pretraining target (0: no colour target)
 
 def random_colour(rng:np.random.Generator, # draws hue, saturation and value
@@ -67,12 +67,12 @@ def random_colour(rng:np.random.Generator, # draws hue, saturation and value
     rgb = 255*np.array(colorsys.hsv_to_rgb(h, rng.uniform(0.3, 1), rng.uniform(0.35, 1)), np.float32)
     return rgb, int(h*hues)
 
-# %% ../nbs/06b_pretrain.ipynb #ddd0ca6f
+# %% ../nbs/06b_pretrain.ipynb #087a3742
 def pretrain_classes():
     "Names of the pretraining classes: 'background', then '(texture) (shape)' for every pair."
     return ['background'] + [f'{t} {s}' for s in PRETRAIN_SHAPES for t in PRETRAIN_TEXTURES]
 
-# %% ../nbs/06b_pretrain.ipynb #00258f7e
+# %% ../nbs/06b_pretrain.ipynb #2afca353
 def pretrain_scene(rng:np.random.Generator, # every draw of the scene comes from it
                    size:int=64, # image side in pixels
                    max_objects:int=5, # objects per scene: 1..max_objects
@@ -91,7 +91,7 @@ def pretrain_scene(rng:np.random.Generator, # every draw of the scene comes from
         img[m], mask[m], hue_map[m] = colour*tex[m][:, None], 1 + s*len(PRETRAIN_TEXTURES) + t, hue
     return np.clip(img + rng.normal(0, 6, img.shape), 0, 255).astype(np.uint8), mask, hue_map
 
-# %% ../nbs/06b_pretrain.ipynb #0e7858cf
+# %% ../nbs/06b_pretrain.ipynb #6761c864
 def pretrain_batch(rng:np.random.Generator, # draws the scenes
                    bs:int, # scenes per batch
                    size:int, # scene side in pixels
@@ -101,7 +101,7 @@ def pretrain_batch(rng:np.random.Generator, # draws the scenes
     mean, std = (torch.tensor(s).view(1, 3, 1, 1) for s in imagenet_stats)
     return (img.permute(0, 3, 1, 2).float()/255 - mean)/std, mask.long(), hue.long()
 
-# %% ../nbs/06b_pretrain.ipynb #00a0bfe9
+# %% ../nbs/06b_pretrain.ipynb #b71d0445
 def pretrain_loss(logits, # `[B, K + hues, H, W]`: class logits, then hue-family logits
                   mask, # `[B, H, W]` classes
                   hue, # `[B, H, W]` hue families
@@ -110,7 +110,7 @@ def pretrain_loss(logits, # `[B, K + hues, H, W]`: class logits, then hue-family
     loss = F.cross_entropy(logits[:, :num_classes], mask)
     return loss + F.cross_entropy(logits[:, num_classes:], hue) if logits.shape[1] > num_classes else loss
 
-# %% ../nbs/06b_pretrain.ipynb #652880bf
+# %% ../nbs/06b_pretrain.ipynb #f233bdd8
 def pretrain_encoder(out=None, # folder to write the encoder into (None: write nothing)
                      variant:str='tiny', # a key of `SEGFORMER_VARIANTS`
                      steps:int=1200, # optimiser steps
@@ -154,7 +154,7 @@ def pretrain_encoder(out=None, # folder to write the encoder into (None: write n
         atomic_write(out, write)
     return record
 
-# %% ../nbs/06b_pretrain.ipynb #9b33ddf8
+# %% ../nbs/06b_pretrain.ipynb #e6ea71f9
 @call_parse
 def pretrain_cli(out:str, # folder to write the encoder into (conformalsam/weights/synthetic-tiny: the shipped one)
                  variant:str='tiny', # a key of SEGFORMER_VARIANTS
