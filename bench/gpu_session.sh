@@ -1,8 +1,7 @@
 #!/usr/bin/env bash
-# Every GPU figure the open issues ask for, in one device command (a GPU session has 15 device-minutes in all, one
-# command at most 10): the labeler speed (issue 4), SegFormer training throughput in both regimes (issue 5) and AllSpark
-# next to it with peak memory (issue 7). Each step has its own time limit, so a slow one cannot eat the others; logs and
-# JSON go to $OUT (the device tool brings them back) or bench/out.
+# Every GPU figure of the package in one command that fits a short GPU lease (at most 10 minutes): the labeler speed,
+# SegFormer training throughput in both regimes and AllSpark next to it with peak memory. Each step has its own time
+# limit, so a slow one cannot eat the others; logs and JSON go to $OUT (the device tool brings them back) or bench/out.
 #
 # Here, once:  bash bench/gpu_wheels.sh     (fastai and what it imports, which the device image lacks, into .whl/)
 # Device:      run(command="bash bench/gpu_session.sh", carry=[".whl"], timeout_s=580)
@@ -25,9 +24,9 @@ step() { # name, seconds, command...: run it with a limit, log to $out/name.log
 }
 { nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv 2>/dev/null || echo "no nvidia-smi";
   python3 -c 'import torch, transformers, fastai; print("torch", torch.__version__, "cuda", torch.cuda.is_available(), "transformers", transformers.__version__, "fastai", fastai.__version__)'; } | tee "$out/env.txt"
-# issue 4: Sam3Labeler at full size (random init), bf16, 21 VOC classes, next to the naive loop; cache size and shares
+# labelers: Sam3Labeler at full size (random init), bf16, 21 VOC classes, next to the naive loop; cache size and shares
 step labelers 130 python3 bench/labelers.py "${tiny[@]}" --bs 8 --images 64 --naive-images 4 --json "$out/labelers.json"
-# issues 5 and 7: every eager variant first (paper-faithful regime, Learner, AllSpark with peak memory, throughput
+# training: every eager variant first (paper-faithful regime, Learner, AllSpark with peak memory, throughput
 # regime), then the torch.compile ones, which spend most of their time compiling: the Learner's first (the goal's
 # path), each variant's figure is written as soon as it is measured, so a step cut short keeps what it finished
 eager=plain_fp32,plain_bf16,plain_bf16_fused,plain_stage2_bf16_fused,learner_stage1_mem,learner_stage2_mem,\

@@ -1,6 +1,6 @@
 """Benchmark `Sam3Labeler` (images/s for K classes) against a naive loop, and the parts of a pseudo-labeling pass.
 
-Run on a GPU session:
+Run on a GPU:
 
     python bench/labelers.py                     # full-size SAM 3 config, random weights, bf16, 21 classes
     python bench/labelers.py --tiny --device cpu # tiny config: checks that the script runs (numbers meaningless)

@@ -1,7 +1,7 @@
 #!/usr/bin/env python
 """Training throughput (images/s) of SegFormer Stage I and Stage II: the project's Learner next to plain PyTorch loops.
 
-One script runs every variant in one process (a GPU session has 15 device-minutes), each for `--warmup` + `--steps`
+One script runs every variant in one process (one short GPU lease), each for `--warmup` + `--steps`
 optimiser steps on 512x512 crops of SegFormer-B5 (random init: speed does not depend on the weights), and prints and
 writes a JSON table. Variants:
 

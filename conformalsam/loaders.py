@@ -183,11 +183,9 @@ def semi_loaders(labeled, # `SegDataset` with GT masks
     def self_training(): return semi_dataloaders(labeled, val, unlabeled, crop=crop, bs=bs, val_bs=val_bs,
                                                  self_training=True, **kwargs)
     if unlabeled is not None and pseudo_dir is None:  # self-training: Stage I on the labeled images, Stage II 2 + 2
-        if not stage2: raise ValueError("unlabeled images without pseudo-masks (pseudo_dir=None) are only used by "
-                                        "self-training; pass stage2=True, or unlabeled=None for label-only training")
         if paired: raise ValueError("paired=True needs pseudo-masks of the unlabeled images for Stage I (pseudo_dir)")
-        dls = self_training()
-        return DataLoaders(loader(dls, 'labeled'), dls.valid, loader(dls, 'paired'), path=dls.path, device=dls.device)
+        dls = self_training()  # (stage2=False: label-only training with the unlabeled images' epoch length)
+        return DataLoaders(loader(dls, 'labeled'), dls.valid, *[loader(dls, 'paired')]*stage2, path=dls.path, device=dls.device)
     dls = semi_dataloaders(labeled, val, unlabeled, pseudo_dir, crop=crop, bs=bs, val_bs=val_bs, **kwargs)
     loaders = [loader(dls, 'labeled' if unlabeled is None else 'paired' if paired else 'mixed'), dls.valid]
     if unlabeled is not None and stage2: loaders.append(loader(self_training(), 'paired'))

@@ -22,7 +22,7 @@ from safetensors.torch import load_model
 from .core import seed_everything, atomic_write
 from .data import open_dataset, mask_folder
 from .metrics import patch_distributed_dl
-from .model import SEGFORMER_VARIANTS, segformer
+from .model import SEGFORMER_VARIANTS, SYNTHETIC_ENCODER, segformer
 from .loaders import semi_loaders, AUGMENTS
 from .losses import SR_LAMBDA0, SR_GAMMA, LR_SCALES, scaled_lr
 from .checkpoints import Checkpoint, changed_settings, describe_changes, history, best_epoch
@@ -107,6 +107,10 @@ class TrainConfig:
                        f"one of {list(LR_SCALES)}", lambda v: v in LR_SCALES)
     warmup: float = _f(0., "epochs of linear learning-rate warm-up (throughput mode)", "paper: 0 (ours: the mode)",
                        "a number >= 0, below epochs", lambda v: _num(v) and v >= 0)
+    label_only_epoch: str = _f('labeled', "label-only runs: an epoch is a pass over the 'labeled' images, or as many "
+                               "steps as one over the 'unlabeled' ones (a semi-supervised epoch)",
+                               "field's supervised baselines ('labeled')", "'labeled' or 'unlabeled'",
+                               lambda v: v in ('labeled', 'unlabeled'))
     seed: int = _f(0, "random seed (data order, augmentation, initialisation)", "ours", "an integer >= 0", _int)
     deterministic: bool = _f(False, "deterministic torch kernels (exact resumption; slower)", "ours", "True or False",
                              lambda v: isinstance(v, bool))
@@ -158,7 +162,8 @@ PRESETS = {
     'voc': {},
     'ade20k': dict(epochs=40, sr_epoch=30, eval_mode='slide'),
     'cityscapes': dict(crop=801, epochs=240, sr_epoch=180, bs=16, lr=5e-3, head_lr_mult=1., smem_epoch=15, eval_mode='slide'),
-    'synthetic': dict(variant='b0', pretrained=None, crop=32, epochs=4, sr_epoch=3, lr=0.02, augment='geometric'),
+    'synthetic': dict(variant='tiny', pretrained=SYNTHETIC_ENCODER.name, crop=48, bs=8, epochs=6, sr_epoch=4, lr=0.02,
+                      augment='geometric', label_only_epoch='unlabeled'),
 }
 
 def config_table():
@@ -180,9 +185,13 @@ def _check_out(out:Path):
     except OSError as e:
         raise PermissionError(f"out={str(out)!r} cannot be written ({e.strerror or e}); choose a folder you can write to") from None
 
+def _needs_unlabeled(cfg, pseudo_dir):
+    "Whether a run reads the unlabeled images: Stage I masks, Stage II, or a label-only epoch as long as theirs."
+    return pseudo_dir is not None or cfg.sr_epoch is not None or cfg.label_only_epoch == 'unlabeled'
+
 def _check_pretrained(pretrained):
     "Refuse an encoder that cannot be loaded: a missing local folder, or a hub id absent from the cache when offline."
-    if pretrained is None: return
+    if pretrained is None or pretrained == SYNTHETIC_ENCODER.name: return  # (the shipped encoder, by name)
     p = Path(pretrained).expanduser()
     if p.exists():
         if not (p/'config.json').is_file(): raise FileNotFoundError(
@@ -250,7 +259,7 @@ def train(data, # dataset root (any layout `open_dataset` reads)
     data_ = _inputs(data, split, val_split, pseudo_dir, masks)
     settings = dict(cfg.to_dict(), **data_, processes=world)
     if (done := _finished(out, settings)) is not None: return done
-    unl_needed = pseudo_dir is not None or cfg.sr_epoch is not None
+    unl_needed = _needs_unlabeled(cfg, pseudo_dir)
     for what, p, ok in (('dataset root', data, Path.is_dir), ('split file', split/'labeled.txt', Path.is_file),
                         ('split file', split/'unlabeled.txt' if unl_needed else None, Path.is_file),
                         ('validation split file', val_split, Path.is_file), ('pseudo-mask folder', pseudo_dir, Path.is_dir)):
@@ -268,7 +277,7 @@ def _run(cfg, out, split, val_split, pseudo_dir, masks, num_workers, compile, cb
     seed_everything(cfg.seed, cfg.deterministic)
     kw = {} if masks is None else dict(masks=masks)
     labeled, val = open_dataset(data_['root'], split/'labeled.txt', **kw), open_dataset(data_['root'], val_split, **kw)
-    unlabeled = open_dataset(data_['root'], split/'unlabeled.txt', labels='none', **kw) if pseudo_dir is not None or cfg.sr_epoch is not None else None
+    unlabeled = open_dataset(data_['root'], split/'unlabeled.txt', labels='none', **kw) if _needs_unlabeled(cfg, pseudo_dir) else None
     dls = semi_loaders(labeled, val, unlabeled, pseudo_dir, crop=cfg.crop, bs=cfg.bs, val_bs=1, stage2=cfg.sr_epoch is not None,
                        paired=ARCHS[cfg.arch].paired and pseudo_dir is not None, scale=cfg.scale, augment=cfg.augment,
                        num_workers=num_workers)

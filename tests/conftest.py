@@ -1,4 +1,4 @@
 import os
-os.environ.setdefault('HF_HUB_OFFLINE', '1')  # tests never download (DESIGN.md §6)
+os.environ.setdefault('HF_HUB_OFFLINE', '1')  # tests never download: they build tiny models and data
 os.environ.setdefault('MPLBACKEND', 'Agg')
 os.environ.setdefault('OMP_NUM_THREADS', '1')  # workers (pytest -n 2) and their subprocesses share few cores

@@ -34,3 +34,21 @@ def test_voc_and_ade_share_one_body():
     def body(nb): return [c['source'] for c in json.loads((NBS/f'{nb}.ipynb').read_text())['cells'][1:]
                           if 'parameters' not in c.get('metadata', {}).get('tags', [])]
     assert body('exp_voc') == body('exp_ade')
+
+# Every other experiment notebook, end to end on the tiny benchmark (CI runs the library notebooks with nbdev_test and
+# these with papermill: their defaults train for minutes; tools/execute_notebooks.py runs them on their defaults).
+@pytest.mark.parametrize('nb, params, rows', [
+    ('exp_ablation', dict(seeds=1), ['label-only', 'self-training', 'labeler-raw', 'labeler-raw+sr', 'cp', 'cp+sr']),
+    ('exp_ade', dict(methods=['label-only', 'cp+sr']), ['label-only', 'cp+sr']),
+    ('exp_labeler_only', {}, ['label-only', 'labeler-raw']),
+    ('exp_cp_variants', dict(variants=['cp', 'cp-image'], alphas=[0.1, 0.05]), ['cp', 'cp', 'cp-image', 'cp-image']),
+    ('exp_sr_start', dict(sr_epochs=[1, 2]), ['cp+sr', 'cp+sr']),
+])
+def test_experiment_notebook(tmp_path, nb, params, rows):
+    text, recs = _run(nb, tmp_path, **params)
+    assert sorted(r['method'] for r in recs) == sorted(rows)
+    assert all(r['simulated'] and 0 <= r['miou'] <= 1 for r in recs) and 'SIMULATED' in text
+    tables = tmp_path/'tables.ipynb'  # the paper's tables from these records
+    pm.execute_notebook(str(NBS/'exp_tables.ipynb'), str(tables), parameters=dict(results_dir=str(tmp_path/'results')),
+                        cwd=str(tmp_path), progress_bar=False, kernel_name='python3')
+    assert 'not run' in tables.read_text()

@@ -64,7 +64,8 @@ def main(argv=None):
     ap.add_argument('notebooks', nargs='*', help='notebooks to execute (default: every nbs/*.ipynb)')
     ap.add_argument('--timeout', type=int, default=1800, help='seconds allowed per cell')
     args = ap.parse_args(argv)
-    nbs = [Path(p) for p in args.notebooks] or sorted((REPO/'nbs').glob('*.ipynb'))
+    # exp_tables last: it lays out the records the other exp_* notebooks leave in nbs/results
+    nbs = [Path(p) for p in args.notebooks] or sorted((REPO/'nbs').glob('*.ipynb'), key=lambda p: (p.stem == 'exp_tables', p.name))
     for p in nbs:
         t0 = time.time()
         execute(p.resolve(), args.timeout)
