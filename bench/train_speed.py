@@ -50,7 +50,9 @@ from fastai.callback.core import Callback, CancelValidException
 from transformers.utils import logging as hf_logging
 from conformalsam.data import make_synthetic, open_dataset
 from conformalsam.model import segformer, SYNTHETIC_ENCODER
-from conformalsam.train import semi_loaders, semi_learner, train
+from conformalsam.loaders import semi_loaders
+from conformalsam.learner import semi_learner
+from conformalsam.train import TrainConfig, train
 
 DEFAULT = dict(size=48, crop=None, bs=8, variant='tiny', pretrained='synthetic', n_train=304, n_val=48, classes=8,
                workers=0, lr=0.02, head_lr_mult=10., epochs=10, lo_match=0, final_valid=0,
@@ -167,9 +169,10 @@ def label_only(s, root, split, seed=0):
     t = time.perf_counter()
     with quiet(), warnings.catch_warnings():
         warnings.simplefilter('ignore')
-        r = train(root, root/f'splits/{split}', root/'splits/val.txt', out, pseudo_dir=None, sr_epoch=None,
-                  variant=s['variant'], pretrained=encoder(s), epochs=epochs, crop=s['crop'], bs=s['bs'], lr=s['lr'],
-                  head_lr_mult=s['head_lr_mult'], num_workers=s['workers'], seed=seed, resume=False,
+        cfg = TrainConfig.preset('synthetic', variant=s['variant'], pretrained=encoder(s), epochs=epochs, sr_epoch=None,
+                                 crop=s['crop'], bs=s['bs'], lr=s['lr'], head_lr_mult=s['head_lr_mult'], seed=seed,
+                                 label_only_epoch='labeled')  # `lo_match` sets the steps instead
+        r = train(root, root/f'splits/{split}', root/'splits/val.txt', out, cfg, num_workers=s['workers'], resume=False,
                   cbs=[fit] + ([FinalValid()] if s['final_valid'] else []))
     wall = time.perf_counter() - t
     shutil.rmtree(out, ignore_errors=True)

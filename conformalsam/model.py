@@ -65,6 +65,9 @@ class SegFormer(nn.Module):
         "A whole trained SegFormer (encoder and head)."
         return cls(SegformerForSemanticSegmentation.from_pretrained(checkpoint_source(path)))
 
+# %% ../nbs/06_model.ipynb #9bad18c9
+SYNTHETIC_ENCODER = Path(conformalsam.__file__).parent/'weights'/'synthetic-tiny'  # made by `conformalsam.pretrain`
+
 # %% ../nbs/06_model.ipynb #484ea69c
 def checkpoint_source(source): # hub id ('nvidia/mit-b5') or local folder (a `Path` or a path-like string)
     "`source` as `from_pretrained` takes it: an existing checkpoint folder, or a hub id; a missing folder is refused."
@@ -126,9 +129,6 @@ def segformer(num_classes:int, # K, the number of classes of the head
     model = SegformerForSemanticSegmentation(cfg)
     model.segformer.load_state_dict(encoder.state_dict())
     return SegFormer(model)
-
-# %% ../nbs/06_model.ipynb #9bad18c9
-SYNTHETIC_ENCODER = Path(conformalsam.__file__).parent/'weights'/'synthetic-tiny'  # made by `conformalsam.pretrain`
 
 # %% ../nbs/06_model.ipynb #71c8d1a4
 def segformer_splitter(model:SegFormer): # a `SegFormer` (or a DDP-wrapped one)

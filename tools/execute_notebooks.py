@@ -14,18 +14,20 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 _PROGRESS = re.compile(r'<progress|fastprogress|\|[█▉▊▋▌▍▎▏ ]+\|')
+_TQDM = re.compile(r'\d+%\|[█▉▊▋▌▍▎▏ ]*\|')  # a tqdm bar's text, as a widget's plain-text fallback shows it
 
 def _is_noise(out):
     "Progress bars (fastprogress HTML, tqdm-like text) and widget views."
     data = out.get('data', {})
     if 'application/vnd.jupyter.widget-view+json' in data:
         plain = ''.join(data.get('text/plain', ''))  # a string or a list of lines
-        if plain and not plain.startswith(('HBox', 'VBox', 'IntProgress', 'FloatProgress')):
+        if plain and not plain.startswith(('HBox', 'VBox', 'IntProgress', 'FloatProgress')) and not _TQDM.search(plain):
             out['data'] = {'text/plain': data['text/plain']}
             return False
         return True
     if 'text/html' in data and set(data) <= {'text/html', 'text/plain'} and not ''.join(data.get('text/html', '')).strip():
         return True  # what a finished progress bar leaves: an empty HTML display
+    if _TQDM.search(''.join(data.get('text/plain', ''))): return True
     text = ''.join(data.get('text/html', '')) if data else ''.join(out.get('text', ''))
     return bool(_PROGRESS.search(text)) and out.get('output_type') != 'error'
 
