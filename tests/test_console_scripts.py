@@ -30,7 +30,7 @@ def test_train_console_script():
         args = [str(root), str(root/'splits/1_4'), str(root/'splits/val.txt'), str(work/'run'), '--pseudo_dir',
                 str(work/'pseudo'), '--preset', 'synthetic', '--variant', 'none', '--pretrained', str(work/'mit-tiny'),
                 '--epochs', '2', '--sr_epoch', '1', '--crop', '32', '--lr', '0.1', '--head_lr_mult', '1',
-                '--num_workers', '0', '--lr_scale', 'sqrt', '--warmup', '0.5']  # throughput mode at the paper's batch of 4: lr unchanged
+                '--num_workers', '0', '--bs', '4', '--lr_scale', 'sqrt', '--warmup', '0.5']  # throughput mode at the paper's batch of 4: lr unchanged
         p = subprocess.run(_cmd('conformalsam_train') + args, env=ENV, capture_output=True, text=True, timeout=180)
         assert p.returncode == 0, p.stdout[-3000:] + p.stderr[-3000:]
         printed = json.loads(p.stdout.strip().splitlines()[-1])
