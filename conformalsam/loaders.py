@@ -185,7 +185,8 @@ def semi_loaders(labeled, # `SegDataset` with GT masks
     if unlabeled is not None and pseudo_dir is None:  # self-training: Stage I on the labeled images, Stage II 2 + 2
         if paired: raise ValueError("paired=True needs pseudo-masks of the unlabeled images for Stage I (pseudo_dir)")
         dls = self_training()  # (stage2=False: label-only training with the unlabeled images' epoch length)
-        return DataLoaders(loader(dls, 'labeled'), dls.valid, *[loader(dls, 'paired')]*stage2, path=dls.path, device=dls.device)
+        stage2_dl = [loader(dls, 'paired')] if stage2 else []
+        return DataLoaders(loader(dls, 'labeled'), dls.valid, *stage2_dl, path=dls.path, device=dls.device)
     dls = semi_dataloaders(labeled, val, unlabeled, pseudo_dir, crop=crop, bs=bs, val_bs=val_bs, **kwargs)
     loaders = [loader(dls, 'labeled' if unlabeled is None else 'paired' if paired else 'mixed'), dls.valid]
     if unlabeled is not None and stage2: loaders.append(loader(self_training(), 'paired'))

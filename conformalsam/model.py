@@ -72,7 +72,7 @@ SYNTHETIC_ENCODER = Path(conformalsam.__file__).parent/'weights'/'synthetic-tiny
 def checkpoint_source(source): # hub id ('nvidia/mit-b5') or local folder (a `Path` or a path-like string)
     "`source` as `from_pretrained` takes it: an existing checkpoint folder, or a hub id; a missing folder is refused."
     s = str(source)
-    if s == SYNTHETIC_ENCODER.name: return str(SYNTHETIC_ENCODER)  # the shipped encoder, by name (defined below)
+    if s == SYNTHETIC_ENCODER.name: return str(SYNTHETIC_ENCODER)  # the shipped encoder, by name
     local = isinstance(source, Path) or s.startswith(('/', '.', '~')) or s.count('/') > 1 or Path(s).is_dir()
     if not local: return s
     path = Path(s).expanduser()
