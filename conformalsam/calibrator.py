@@ -19,12 +19,13 @@ from .core import IGNORE, atomic_write
 from .calibrate import (as_tensor, check_alpha, check_calibration_size, min_scores, check_probs,
                                     check_target, nonconformity, conformal_rank, partition_rows_, kth_largest,
                                     pixel_quantiles, prediction_sets, calibrated_labels)
-from .cp_variants import location_curves, kmeans_groups, annuli_groups, group_quantiles, class_quantiles
+from .cp_variants import (location_curves, kmeans_groups, annuli_groups, group_quantiles, class_quantiles,
+                                      kandinsky_groups, kandinsky_quantiles)
 
 # %% ../nbs/03b_calibrator.ipynb #feed6d88
 class Calibrator:
     "Streaming conformal calibration: feed labeled images one at a time, read the quantile map q̂ at a fixed grid."
-    methods = ('pixel', 'image', 'kmeans', 'annuli', 'class')
+    methods, impls = ('pixel', 'image', 'kmeans', 'annuli', 'class'), ('ours', 'kandinsky')
     def __init__(self,
                  alpha=0.05, # miscoverage rate; `quantiles` can also be read at any smaller alpha
                  grid=(512, 512), # (height, width) every image is resampled to; an int means a square grid
@@ -36,7 +37,8 @@ class Calibrator:
                  resample:str='probs', # 'probs': bilinear probs, nearest target, Eq. 3; 'scores': Eq. 3, then nearest
                  ignore_index:int=IGNORE, # target value of unlabeled pixels
                  seed:int=0, # seed of K-means and of the annuli optimiser
-                 clip:bool=False): # default rule when reading q̂: False exact (+inf where k > n), True the paper's
+                 clip:bool=False, # default rule when reading q̂: False exact (+inf where k > n), True the paper's
+                 impl:str='ours'): # 'image', 'kmeans', 'annuli': 'ours' (03a's rules) or 'kandinsky' (its code)
         self.a, self.alpha, self.clip = check_alpha(alpha), alpha, bool(clip)
         self.grid = (grid, grid) if isinstance(grid, int) else tuple(grid)
         if len(self.grid) != 2 or not all(isinstance(v, int) and v > 0 for v in self.grid):
@@ -46,10 +48,17 @@ class Calibrator:
             raise ValueError(f"max_images={max_images!r} must be a positive int or None")
         if not isinstance(groups, int) or groups < 1: raise ValueError(f"groups={groups!r} must be a positive int")
         if resample not in ('probs', 'scores'): raise ValueError(f"resample={resample!r} must be 'probs' or 'scores'")
+        if impl not in self.impls: raise ValueError(f"impl={impl!r} must be one of {self.impls}")
+        if impl == 'kandinsky' and method not in ('image', 'kmeans', 'annuli'):
+            raise ValueError(f"impl='kandinsky' is Kandinsky CP's code for method 'image', 'kmeans' or 'annuli', "
+                             f"not method={method!r}: use impl='ours'")
+        if impl == 'kandinsky' and method == 'annuli' and groups != 4:
+            raise ValueError(f"groups={groups}: impl='kandinsky' fits the reference's 3 radii, 4 annuli (groups=4)")
         if max_images is not None and (method == 'pixel' or (method == 'class' and per_location)):
             check_calibration_size(max_images, alpha, clip)  # every location has at most max_images scores
         self.method, self.max_images, self.groups, self.per_location = method, max_images, groups, per_location
-        self.chunk, self.resample, self.ignore_index, self.seed = chunk, resample, ignore_index, seed
+        self.chunk, self.resample, self.ignore_index, self.seed, self.impl = chunk, resample, ignore_index, seed, impl
+        self.classwise = method == 'class' or impl == 'kandinsky'  # q̂ per class: the targets are kept
         self.n_images, self.num_classes, self.K, self.device = 0, None, None, None
         self.streaming = method == 'pixel' and max_images is not None
         if self.streaming:  # the r-th largest needed is never beyond the m-th (at least the largest: clip)
@@ -59,7 +68,8 @@ class Calibrator:
 
     def __repr__(self):
         keep = f", keeps the {self.m} largest scores per location" if self.streaming else ""
-        return (f"Calibrator({self.method}, alpha={self.alpha}, grid={self.grid[0]}x{self.grid[1]}, "
+        impl = ", impl=kandinsky" if self.impl == 'kandinsky' else ""
+        return (f"Calibrator({self.method}{impl}, alpha={self.alpha}, grid={self.grid[0]}x{self.grid[1]}, "
                 f"{self.n_images} images{keep})")
 
 # %% ../nbs/03b_calibrator.ipynb #17a3af9f
@@ -107,7 +117,7 @@ def _merge(self:Calibrator):
 @patch
 def add_scores(self:Calibrator,
                scores, # float [h, w] or [B, h, w] score maps already at the grid, NaN = no score
-               target=None): # int maps of the same shape with the true classes ('class' method only)
+               target=None): # int maps of the same shape with the true classes (class-wise q̂ only)
     "Add score maps that are already at the grid."
     s, _ = as_tensor(scores)
     if s.ndim not in (2, 3) or tuple(s.shape[-2:]) != self.grid:
@@ -115,8 +125,9 @@ def add_scores(self:Calibrator,
                          "[h, w] or [B, h, w] maps at the grid, or use `update` to resample probs and target")
     if not s.is_floating_point(): raise ValueError(f"scores must be floating point, got dtype {s.dtype}")
     s = s.reshape(-1, self.grid[0] * self.grid[1])
-    if self.method == 'class':
-        if target is None: raise ValueError("method='class' needs the target of every score map")
+    if self.classwise:
+        if target is None: raise ValueError(f"method={self.method!r}, impl={self.impl!r} gives class-wise q̂: it "
+                                            "needs the target of every score map")
         t, _ = as_tensor(target)
         if t.numel() != s.numel(): raise ValueError(f"target of shape {list(t.shape)} does not match the scores")
         t = t.to(s.device).reshape(s.shape).long()
@@ -135,7 +146,7 @@ def add_scores(self:Calibrator,
             self._staged += 1
             if self._staged == self._chunk: self._merge()
     else: self._rows.extend(row.clone() for row in s)
-    if self.method == 'class':
+    if self.classwise:
         self._targets.extend(t.to(self.device, torch.int16).unbind(0))
         self.num_classes = max(self.num_classes or 0, int(t.max()) + 1)
     self.n_images += len(s)
@@ -176,9 +187,13 @@ def update(self:Calibrator,
 # %% ../nbs/03b_calibrator.ipynb #958b66e4
 @patch
 def group_map(self:Calibrator):
-    "[h, w] group index of every grid location ('image', 'kmeans', 'annuli'; -1: locations without scores)."
+    "Group of every grid location: [h, w], or [K, h, w] per class (impl='kandinsky'); -1: locations without scores."
     if self.method not in ('image', 'kmeans', 'annuli'): raise ValueError(f"method={self.method!r} has no groups")
     if not self.n_images: raise ValueError("the Calibrator has no scores yet: call `update` first")
+    if self._groups is None and self.impl == 'kandinsky':
+        g, self.annuli_ = kandinsky_groups(torch.stack(self._rows), torch.stack(self._targets), self.num_classes,
+                                           self.method, self.grid, self.groups, self.seed)
+        self._groups = torch.from_numpy(g).reshape(-1, *self.grid).to(self.device)
     if self._groups is None:
         if self.method == 'image': g = np.zeros(self.grid[0] * self.grid[1], np.int64)
         else:
@@ -203,6 +218,8 @@ def _compute(self:Calibrator, a, clip):
         return kth_largest(self._top, r).reshape(h, w)
     S = torch.stack(self._rows)
     if self.method == 'pixel': return pixel_quantiles(S, a, clip).reshape(h, w)
+    if self.impl == 'kandinsky':  # the reference's curve point: no (n+1) rank, so no clip either
+        return kandinsky_quantiles(S, torch.stack(self._targets), self.group_map().flatten(1), a).reshape(-1, h, w)
     if self.method == 'class':
         q = class_quantiles(S, torch.stack(self._targets), self.num_classes, a, clip, self.per_location)
         return q.reshape(self.num_classes, *((h, w) if self.per_location else (1, 1)))
@@ -211,8 +228,8 @@ def _compute(self:Calibrator, a, clip):
 @patch
 def quantiles(self:Calibrator,
               alpha=None, # miscoverage rate (default: the calibrator's)
-              clip:bool|None=None): # rule (default: the calibrator's `clip`)
-    "q̂ at the grid: [h, w] (pixel, image, kmeans, annuli), [K, 1, 1] (class) or [K, h, w] (class, per location)."
+              clip:bool|None=None): # rule (default: the calibrator's `clip`; impl='kandinsky' has its own)
+    "q̂ at the grid: [h, w] (pixel, image, kmeans, annuli), [K, 1, 1] (class), [K, h, w] (per location, kandinsky)."
     a = self.a if alpha is None else check_alpha(alpha)
     clip = self.clip if clip is None else bool(clip)
     if not self.n_images: raise ValueError("the Calibrator has no scores yet: call `update` first")
@@ -272,7 +289,7 @@ def labels(self:Calibrator,
 @patch
 def show(self:Calibrator,
          alpha=None, # miscoverage rate (default: the calibrator's)
-         cls:int=0, # class to show for 'class' with per_location
+         cls:int=0, # class to show where q̂ is per class and location ('class' per location, impl='kandinsky')
          ax=None, # matplotlib axes to draw on
          clip:bool|None=None): # rule (default: the calibrator's `clip`)
     "Plot q̂: the map at the grid (hatched where +inf: those locations abstain), or one bar per class; returns the axes."
@@ -289,6 +306,7 @@ def show(self:Calibrator,
         n_inf = f"{int(np.isinf(m).sum())} locations"
     alpha = self.alpha if alpha is None else alpha
     rule = 'clip' if (self.clip if clip is None else clip) else 'exact'
+    if self.impl == 'kandinsky': rule = f"Kandinsky's rule, class {cls}"
     ax.set_title(f"q̂, {self.method}, α={alpha}, {rule}, {self.n_images} images\n+inf (abstain): {n_inf}", fontsize=9)
     return ax
 
@@ -303,11 +321,12 @@ def save(self:Calibrator, path): # destination `.safetensors` file (written atom
     if self.n_images and self.streaming: t = dict(top=self._top.cpu(), count=self._count.cpu())
     elif self.n_images:
         t['scores'] = torch.stack(self._rows).cpu()
-        if self.method == 'class': t['targets'] = torch.stack(self._targets).cpu()
+        if self.classwise: t['targets'] = torch.stack(self._targets).cpu()
+        if self.method in ('image', 'kmeans', 'annuli'): t['groups'] = self.group_map().cpu()  # fitted once
     a = self.alpha if isinstance(self.alpha, (int, float)) else [self.a.numerator, self.a.denominator]
     args = dict(alpha=a, grid=list(self.grid), method=self.method, max_images=self.max_images, groups=self.groups,
                 per_location=self.per_location, chunk=self.chunk, resample=self.resample,
-                ignore_index=self.ignore_index, seed=self.seed, clip=self.clip)
+                ignore_index=self.ignore_index, seed=self.seed, clip=self.clip, impl=self.impl)
     meta = dict(format=CALIBRATOR_FORMAT, args=args, n_images=self.n_images, K=self.K, num_classes=self.num_classes,
                 merged=getattr(self, '_merged', 0))
     return atomic_write(path, lambda tmp: save_file(t, str(tmp), metadata={'conformalsam': json.dumps(meta, sort_keys=True)}))
@@ -332,5 +351,6 @@ def load(cls:Calibrator, path): # a file written by `Calibrator.save`
     if cal.n_images and cal.streaming: cal._top, cal._count, cal._merged = t['top'], t['count'], meta['merged']
     elif cal.n_images:
         cal._rows = list(t['scores'].unbind(0))
-        if cal.method == 'class': cal._targets = list(t['targets'].unbind(0))
+        if cal.classwise: cal._targets = list(t['targets'].unbind(0))
+        cal._groups = t.get('groups')
     return cal

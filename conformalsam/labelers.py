@@ -15,7 +15,8 @@ import torch.nn.functional as F
 from PIL import Image
 from fastprogress.fastprogress import progress_bar
 from .data import SegDataset, load_image
-from .maps import save_maps, load_maps
+from .core import IGNORE
+from .maps import FORMS, save_maps, maps_header, load_maps, load_stats, calibration_maps
 from .seem_export import load_seem, seem_maps
 
 # %% ../nbs/04_labelers.ipynb #42ed9765
@@ -101,43 +102,74 @@ class Labeler:
 
 # %% ../nbs/04_labelers.ipynb #c5c67cd3
 class MapsLabeler(Labeler):
-    "Labeler reading precomputed `{stem}.safetensors` maps from a folder."
+    "Labeler reading precomputed `{stem}.safetensors` maps (any form of `maps.FORMS`) from a folder."
     reads_paths = True
     def __init__(self, folder): # folder of `{image stem}.safetensors` files
         self.folder = Path(folder)
         if not self.folder.is_dir(): raise FileNotFoundError(f"maps folder {self.folder} does not exist")
         first = next(iter(sorted(self.folder.glob('*.safetensors'))), None)
-        self.maker = None if first is None else load_maps(first)[1]['labeler']  # the model that made the maps
+        self.maker = None if first is None else maps_header(first)['labeler']  # the model that made the maps
         self.simulated = bool(self.maker and self.maker.startswith('simulated'))  # maps of the simulated labeler
         self.id = f"maps({self.folder.resolve()}, by {self.maker})"
 
-    def predict(self, images, # image file paths
-                classes): # the K class names the maps were made for
-        "One float32 `[K, H, W]` tensor per image, read from its maps file."
-        classes, out = check_classes(classes), []
-        for image in images:
-            if not isinstance(image, (str, Path)):
-                raise ValueError(f"MapsLabeler needs image paths (the stem names the maps file), got {type(image).__name__}")
-            f = self.folder/f'{Path(image).stem}.safetensors'
-            with Image.open(image) as im: w, h = im.size  # header only
-            probs, meta = load_maps(f, classes, (h, w))
-            if meta['labeler'] != self.maker:
-                raise ValueError(f"{f} was made by {meta['labeler']}, other maps in {self.folder} by {self.maker}")
-            out.append(probs)
+    def path(self, image): # image file path
+        "The maps file of `image` (its stem names it)."
+        if not isinstance(image, (str, Path)):
+            raise ValueError(f"MapsLabeler needs image paths (the stem names the maps file), got "
+                             f"{type(image).__name__}")
+        return self.folder/f'{Path(image).stem}.safetensors'
+
+    def _read(self, read, image, classes, **kw):
+        "`read(file, classes, size=...)`'s output for `image`'s maps file, which this folder's model must have made."
+        f = self.path(image)
+        with Image.open(image) as im: w, h = im.size  # header only
+        out, meta = read(f, check_classes(classes), size=(h, w), **kw)
+        if meta['labeler'] != self.maker:
+            raise ValueError(f"{f} was made by {meta['labeler']}, other maps in {self.folder} by {self.maker}")
         return out
 
+    def predict(self, images, # image file paths
+                classes): # the K class names the maps were made for
+        "One float32 `[K, H, W]` tensor per image, read from its maps file (form 'full')."
+        return [self._read(load_maps, i, classes) for i in images]
+
+    def predict_stats(self, images, # image file paths
+                      classes, # the K class names the maps were made for
+                      background:bool=True): # class 0 is the background class
+        "Eq. 4's sufficient statistics of each image (`pseudo.sufficient_stats`), from its 'stats' or 'full' file."
+        return [self._read(load_stats, i, classes, background=background) for i in images]
+
+    def predict_calibration(self, images, # image file paths of labeled images
+                            classes, # the K class names the maps were made for
+                            masks, # their GT masks, int `[H, W]` each
+                            load:bool=True): # False: check the files' headers only (returns Nones)
+        "float32 `[K, H, W]` maps per image giving Eq. 3's scores on its mask (`maps.calibration_maps`)."
+        if len(masks) != len(images): raise ValueError(f"{len(masks)} masks for {len(images)} images")
+        return [self._read(calibration_maps, i, classes, mask=m, load=load) for i, m in zip(images, masks)]
+
 # %% ../nbs/04_labelers.ipynb #d8f8a58c
-def export_maps(labeler, # any labeler
+def _serves(f, forms): return f.exists() and maps_header(f)['form'] in forms
+
+def export_maps(labeler, # any labeler (a `MapsLabeler` converts its folder, keeping the maker's id)
                 dataset:SegDataset, # images to label (maps are written for each item)
                 folder, # destination folder
-                bs:int=1): # images per `labeler.predict` call
-    "Write `labeler`'s maps of every image of `dataset` to `folder/{stem}.safetensors` (existing files are kept)."
-    folder, classes = Path(folder), dataset.info.classes
-    todo = [it.image for it in dataset.items if not (folder/f'{it.image.stem}.safetensors').exists()]
+                bs:int=1, # images per `labeler.predict` call
+                form:str='full'): # `maps.FORMS`: 'full', 'stats' (unlabeled images) or 'calib' (labeled, GT classes)
+    "Write `labeler`'s maps of each image of `dataset` to `folder/{stem}.safetensors` (a file serving `form` is kept)."
+    folder, classes, info = Path(folder), dataset.info.classes, dataset.info
+    if form not in FORMS: raise ValueError(f"form={form!r} is not one of {FORMS}")
+    if form == 'calib' and (bare := [it.image for it in dataset.items if it.mask is None]):
+        raise ValueError(f"form='calib' keeps the classes of each image's GT mask, but {bare[0]} has no mask "
+                         f"({len(bare)} images without one); export form 'full' or 'stats' for them")
+    todo = [it for it in dataset.items if not _serves(folder/f'{it.image.stem}.safetensors', ('full', form))]
+    maker = getattr(labeler, 'maker', None) or labeler.id
     for i in progress_bar(range(0, len(todo), bs), leave=False):
         batch = todo[i:i+bs]
-        for p, probs in zip(batch, labeler.predict(batch, classes)):
-            save_maps(folder/f'{p.stem}.safetensors', probs, classes, labeler=labeler.id)
+        for it, probs in zip(batch, labeler.predict([it.image for it in batch], classes)):
+            keep = None
+            if form == 'calib': keep = [c for c in np.unique(dataset.read_mask(it)) if c != IGNORE] or [0]
+            save_maps(folder/f'{it.image.stem}.safetensors', probs, classes, labeler=maker, form=form,
+                      background=info.background, keep=keep)
     return folder
 
 # %% ../nbs/04_labelers.ipynb #66e00937

@@ -22,6 +22,7 @@ from .core import IGNORE, atomic_write, digest
 from .data import SegDataset, load_image, check_size
 from .calibrate import calibrated_labels, check_alpha, check_calibration_size
 from .calibrator import Calibrator
+from .maps import maps_header
 from .metrics import confusion_matrix
 
 # %% ../nbs/05_pseudo.ipynb #7e2cfce9
@@ -58,6 +59,7 @@ def labels_from_stats(stats, # from `sufficient_stats`
 # %% ../nbs/05_pseudo.ipynb #904ea1aa
 def argmax_from_stats(stats): # from `sufficient_stats`
     "The labeler's uncalibrated argmax (lowest index on ties) as int64 `[H, W]`, from the sufficient statistics."
+    if 'probs' in stats: return stats['probs'].argmax(0)  # a class-wise cache keeps the full maps
     top = stats['top'].long()
     return torch.where(stats['p_bg'] >= stats['p_top'], 0, top) if 'p_bg' in stats else top
 
@@ -87,7 +89,6 @@ def check_inputs(labeled:SegDataset, # calibration images with GT
     check_alpha(alpha)
     if labeled.info.classes != unlabeled.info.classes:
         raise ValueError(f"labeled classes {labeled.info.classes} differ from unlabeled {unlabeled.info.classes}")
-    if method == 'class': raise ValueError("method='class' gives class-wise q̂, which the statistics cache cannot apply")
     stems = [it.image.stem for it in unlabeled.items]
     if len(set(stems)) != len(stems):
         dup = sorted({s for s in stems if stems.count(s) > 1})[:3]
@@ -118,7 +119,7 @@ class PseudoLabels:
                  alpha:float=0.05, # miscoverage rate (the largest alpha masks will be read at)
                  clip:bool=False, # default quantile rule of the masks: exact (False) or the paper's clipped one (True)
                  grid=(512, 512), # calibration grid (Eq. 3 locations)
-                 method:str='pixel', # `Calibrator` method with one threshold per location
+                 method:str='pixel', # `Calibrator` method (class-wise q̂: the cache keeps the full maps)
                  bs:int=1, # images per `labeler.predict` call
                  recompute:bool=False, # empty the cache and compute everything again (needed for other settings)
                  **cal_kwargs): # more `Calibrator` arguments (e.g. `max_images`, `groups`)
@@ -129,7 +130,7 @@ class PseudoLabels:
         self.classes, self.bs, self.recompute, self.clip = labeled.info.classes, bs, recompute, bool(clip)
         self.background = 0 if labeled.info.background else None
         self.cal_args = dict(alpha=alpha, grid=list((grid, grid) if isinstance(grid, int) else grid), method=method, **cal_kwargs)
-        Calibrator(**self.cal_args, clip=self.clip)  # validates the calibration settings now
+        self.classwise = Calibrator(**self.cal_args, clip=self.clip).classwise  # validates the settings now
         root = os.path.commonpath([str(it.image.absolute().parent) for d in (labeled, unlabeled) for it in d.items])
         self.settings = dict(format=PSEUDO_FORMAT, labeler=labeler.id, simulated=bool(getattr(labeler, 'simulated', False)),
                              classes=list(self.classes), background=labeled.info.background,
@@ -190,17 +191,23 @@ def _prepare(self:PseudoLabels):
 @patch
 def labeled_batches(self:PseudoLabels,
                     items, # `Item`s to label
-                    display:bool=True): # show a progress bar
-    "`(items, probs)` per batch of `bs`; the next batch is decoded in a background thread while the labeler works."
+                    display:bool=True, # show a progress bar
+                    how:str='maps'): # 'maps'; from a `MapsLabeler`: 'stats' (unlabeled) or 'calib' (labeled items)
+    "`(items, out)` per batch of `bs`; the next batch is decoded in a background thread while the labeler works."
     batches = [items[i:i+self.bs] for i in range(0, len(items), self.bs)]
     paths = getattr(self.labeler, 'reads_paths', False)
     load = (lambda b: [it.image for it in b]) if paths else (lambda b: [load_image(it.image) for it in b])
+    lb, bg = self.labeler, self.background is not None
+    masks = lambda b: [self._labeled_mask(it) for it in b]
+    call = dict(maps=lambda ims, b: lb.predict(ims, self.classes),
+                stats=lambda ims, b: lb.predict_stats(ims, self.classes, bg),
+                calib=lambda ims, b: lb.predict_calibration(ims, self.classes, masks(b)))[how]
     with ThreadPoolExecutor(1) as ex:
         nxt = ex.submit(load, batches[0]) if batches else None
         for i in progress_bar(range(len(batches)), display=display, leave=False):
             ims = nxt.result()
             if i + 1 < len(batches): nxt = ex.submit(load, batches[i + 1])
-            yield batches[i], self.labeler.predict(ims, self.classes)
+            yield batches[i], call(ims, batches[i])
 
 # %% ../nbs/05_pseudo.ipynb #a7c20d69
 @patch
@@ -230,10 +237,13 @@ def _labeled_mask(self:PseudoLabels, item):
 # %% ../nbs/05_pseudo.ipynb #16c8617f
 @patch
 def _calibrate(self:PseudoLabels):
-    "Check the labeled masks, run the labeler over the labeled set into a `Calibrator` (Eq. 3) and save it."
-    for it in progress_bar(self.labeled.items, leave=False): self._labeled_mask(it)  # before the labeler runs
+    "Check the labeled masks (and maps files), run the labeler over the labeled set into a `Calibrator` (Eq. 3)."
+    files = hasattr(self.labeler, 'predict_calibration')  # a maps folder: 'full' or 'calib' files
+    for it in progress_bar(self.labeled.items, leave=False):  # before the labeler runs
+        mask = self._labeled_mask(it)
+        if files: self.labeler.predict_calibration([it.image], self.classes, [mask], load=False)
     cal = Calibrator(**self.cal_args, clip=self.clip)
-    for batch, probs in self.labeled_batches(self.labeled.items):
+    for batch, probs in self.labeled_batches(self.labeled.items, how='calib' if files else 'maps'):
         for it, p in zip(batch, probs):
             self._check_maps(it, p)
             cal.update(p, torch.from_numpy(self._labeled_mask(it)).to(p.device))
@@ -245,6 +255,27 @@ def _write_stats(self:PseudoLabels, item, stats):
     st = {k: v.cpu() for k, v in stats.items()}
     meta = {'conformalsam': json.dumps(dict(hash=self.hash, image=item.image.name))}  # one key: byte-reproducible file
     atomic_write(self.stats_path(item), lambda t: save_file(st, str(t), metadata=meta))
+
+# %% ../nbs/05_pseudo.ipynb #93bffb70
+@patch
+def _full_entry(self:PseudoLabels, p):
+    "The cache entry of a class-wise calibration: the maps, float16 where exact (as maps files hold them), else float32."
+    h = p.detach().half()
+    return {'probs': h if torch.equal(h.float(), p.float()) else p.detach().float()}
+
+@patch
+def _check_full(self:PseudoLabels, items):
+    "Fail unless a maps folder holds the full maps of `items` (what Eq. 4 reads under class-wise q̂)."
+    if not hasattr(self.labeler, 'predict_stats'): return
+    for it in items:
+        f = self.labeler.path(it.image)
+        if f.exists() and (form := maps_header(f)['form']) != 'full':
+            m = self.cal_args
+            raise ValueError(f"maps file {f} holds form {form!r}, but the calibration (method={m['method']!r}"
+                             f"{', impl=' + repr(m['impl']) if 'impl' in m else ''}) gives class-wise q̂, and Eq. 4 "
+                             "then needs every class's map of each unlabeled image: export full maps for them "
+                             "(conformalsam/seem_export.py --form full, or `labelers.export_maps(..., form='full')`), "
+                             "or calibrate with one threshold per location (method 'pixel', or impl='ours')")
 
 # %% ../nbs/05_pseudo.ipynb #84e2b113
 @patch
@@ -259,16 +290,19 @@ def run(self:PseudoLabels):
     mine = [it for i, it in enumerate(self.unlabeled.items)
             if i % st.num_processes == st.process_index and not self.stats_path(it).exists()]
     self.computed = [it.image.stem for it in mine]  # what this process labeled in this run
-    bg = self.background is not None
+    bg, files = self.background is not None, hasattr(self.labeler, 'predict_stats')  # files: checked as read
+    if self.classwise: self._check_full(mine)
+    files = files and not self.classwise
     with ThreadPoolExecutor(1) as writer:  # cache writes overlap the next batch's labeling
         pending = []
-        for batch, probs in self.labeled_batches(mine, display=st.is_main_process):
+        for batch, outs in self.labeled_batches(mine, display=st.is_main_process, how='stats' if files else 'maps'):
             done = [f for f in pending if f.done()]
             for f in done: f.result()  # re-raise a failed write now
             pending = [f for f in pending if f not in done]
-            for it, p in zip(batch, probs):
-                self._check_maps(it, p)  # a bad map is never cached
-                pending.append(writer.submit(self._write_stats, it, sufficient_stats(p, bg)))
+            for it, p in zip(batch, outs):
+                if not files: self._check_maps(it, p)  # a bad map is never cached
+                entry = p if files else self._full_entry(p) if self.classwise else sufficient_stats(p, bg)
+                pending.append(writer.submit(self._write_stats, it, entry))
         for f in pending: f.result()
     st.wait_for_everyone()
     return self
@@ -286,7 +320,7 @@ def calibrator(self:PseudoLabels):
 
 @patch
 def stats(self:PseudoLabels, item): # an unlabeled `Item`, its index or its image stem
-    "The sufficient statistics of one unlabeled image (CPU tensors)."
+    "The cache entry of one unlabeled image (CPU tensors): its statistics, or `probs` (class-wise calibration)."
     f = self.stats_path(self.item(item))
     if not f.exists(): raise FileNotFoundError(f"{f} does not exist: call `run()` first")
     with safe_open(str(f), framework='pt') as s:
@@ -302,8 +336,14 @@ def labels(self:PseudoLabels, item, # an unlabeled `Item`, its index or its imag
            clip:bool|None=None): # quantile rule (default: the pipeline's `clip`)
     "Eq. 4 pseudo-label uint8 `[H, W]` (255 = no label) of one unlabeled image at `alpha`, from the cache only."
     st = self.stats(item)
-    qhat = self.calibrator.qhat_at(tuple(st['top'].shape), alpha, self.clip if clip is None else clip)
-    return labels_from_stats(st, qhat, background_rule).to(torch.uint8).numpy()
+    size = tuple(st['probs' if 'probs' in st else 'top'].shape[-2:])
+    qhat = self.calibrator.qhat_at(size, alpha, self.clip if clip is None else clip)
+    if 'probs' in st:  # class-wise q̂: Eq. 4 on the full maps
+        lab = calibrated_labels(st['probs'].float(), qhat, self.background if background_rule else None)
+    elif self.classwise: raise ValueError(f"{self.stats_path(self.item(item))} holds statistics, but the calibration "
+                                          "gives class-wise q̂, which needs full maps: rebuild the cache (recompute=True)")
+    else: lab = labels_from_stats(st, qhat, background_rule)
+    return lab.to(torch.uint8).numpy()
 
 # %% ../nbs/05_pseudo.ipynb #252a65eb
 @patch
@@ -345,7 +385,8 @@ def report(self:PseudoLabels, alpha=None, # miscoverage rate (default: the pipel
     for it in progress_bar(self.unlabeled.items, leave=False):
         lab = self.labels(it, alpha, background_rule, clip)
         n_pix += lab.size
-        n_abstained += int(self.calibrator.qhat_at(lab.shape, alpha, clip).isinf().sum())  # every class, no evidence
+        q = self.calibrator.qhat_at(lab.shape, alpha, clip)
+        n_abstained += int((q.isinf().all(0) if q.ndim == 3 else q.isinf()).sum())  # every class, no evidence
         counts += np.bincount(lab[lab != IGNORE], minlength=K)[:K]
         if it.mask is not None:  # GT: 255 (no label) counted as class K so that recall sees it
             gt = self.unlabeled.read_mask(it)
@@ -382,6 +423,8 @@ for the labeled and for the unlabeled images (existing maps are kept), with the 
   python seem_export.py --seem-root SEEM_CHECKOUT --config configs/seem/focall_unicl_lang_v1.yaml \\
       --checkpoint seem_focall_v1.pt --images VOCdevkit/VOC2012/JPEGImages --list LABELED_OR_UNLABELED.txt \\
       --classes background,aeroplane,...,tvmonitor --out maps/seem_voc
+Only the labeled images need full maps (calibration): with --full-list LABELED.txt the export writes the other
+images' Eq. 4 statistics, about a tenth of the size (see README, "Maps on disk").
 then: conformalsam_pseudo ... --labeler maps --model maps/seem_voc"""
 
 # %% ../nbs/05_pseudo.ipynb #0e28462e
@@ -396,7 +439,7 @@ def pseudo_labels(root:str, # dataset root (any layout `data.open_dataset` reads
                   alpha:float=0.05, # miscoverage rate of the masks
                   clip:bool=False, # the paper's clipped quantile rule (q̂ = the largest score where k > n)
                   grid:int=512, # calibration grid side
-                  method:str='pixel', # calibration method ('pixel', 'image', 'kmeans', 'annuli')
+                  method:str='pixel', # calibration method ('pixel', 'image', 'kmeans', 'annuli', 'class')
                   masks:str=None, # mask folder of a VOC layout (default: `data.mask_folder` of the split's folder name)
                   bs:int=1, # images per labeler call
                   dtype:str=None, # model dtype: 'bf16', 'fp16' or 'fp32'
