@@ -17,7 +17,7 @@ from fastprogress.fastprogress import progress_bar
 from .data import SegDataset, load_image
 from .core import IGNORE
 from .maps import FORMS, save_maps, maps_header, load_maps, load_stats, calibration_maps
-from .seem_export import load_seem, seem_maps
+from .seem_export import load_seem, seem_maps, seem_texts, set_texts
 
 # %% ../nbs/04_labelers.ipynb #42ed9765
 def as_image(image): # PIL image, `[H, W, 3]` (or `[H, W]`) uint8 array, or image file path
@@ -357,30 +357,31 @@ class GroundedSamLabeler(Labeler):
 
 # %% ../nbs/04_labelers.ipynb #f8b7d9d7
 class SeemLabeler(Labeler):
-    "SEEM's per-class semantic maps, in process (needs a SEEM checkout importable from this environment)."
-    def __init__(self, seem_root, # SEEM checkout (holding `modeling/`)
+    "SEEM v1.0's per-class semantic maps, in process (needs a SEEM v1.0 checkout importable here, and a CUDA GPU)."
+    def __init__(self, seem_root, # SEEM checkout of branch v1.0 (holding `modeling/`)
                  config, # SEEM config yaml
                  checkpoint, # SEEM checkpoint `.pt`
-                 device=None, # torch device (default: cuda if available)
                  template:str='{}', # prompt template
                  short_side:int=512): # SEEM's input resolution
-        self.device, self.template, self.short_side = _device(device), template, short_side
-        try: self.model = load_seem(seem_root, config, checkpoint, str(self.device))
+        self.template, self.short_side = template, short_side
+        try: self.model = load_seem(seem_root, config, checkpoint)
         except ImportError as e:
             raise ImportError(f"SEEM cannot be imported from {seem_root} in this environment ({e}); run "
                               "conformalsam/seem_export.py in SEEM's own environment and read its output with "
                               "MapsLabeler") from e
-        self.id = f"seem({Path(checkpoint).name}, short_side={short_side}, template={template!r})"
+        self.id = f"seem-v1.0({Path(checkpoint).name}, short_side={short_side}, template={template!r})"
 
     def prompts(self, classes): # the K class names
-        "One prompt per class, background included (SEEM is prompted with it)."
+        "One prompt per class, background included."
         return class_prompts(classes, self.template)
 
     def predict(self, images, # list of PIL images, uint8 arrays or paths
                 classes): # the K class names
-        "One float32 `[K, H, W]` tensor per image."
-        prompts = self.prompts(check_classes(classes))
-        return [seem_maps(self.model, as_image(im), prompts, self.short_side).float() for im in images]
+        "One float32 `[K, H, W]` tensor per image (background: SEEM's trailing column, as the export's default)."
+        classes = check_classes(classes)
+        texts, columns = seem_texts(self.prompts(classes), 'seem-trailing' if classes[0] == 'background' else 'none')
+        set_texts(self.model, texts)  # embedded once, not per image
+        return [seem_maps(self.model, as_image(im), columns, self.short_side) for im in images]
 
 # %% ../nbs/04_labelers.ipynb #99323e48
 LABELERS = ('simulated', 'maps', 'sam3', 'clipseg', 'grounded_sam')

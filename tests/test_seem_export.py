@@ -202,3 +202,14 @@ def test_usage_names_seems_branch_and_checkpoint(capsys):
     with pytest.raises(SystemExit): export.main(['--help'])
     usage = capsys.readouterr().out
     assert 'v1.0' in usage and '7b2e76d' in usage and export.SEEM_CHECKPOINT in usage and '--device' not in usage
+
+def test_seem_labeler_in_process_gives_the_exports_maps(data):
+    "`labelers.SeemLabeler` (SEEM importable in this process) returns what the export writes, K channels in order."
+    from conformalsam.labelers import SeemLabeler
+    lbl = SeemLabeler(STANDIN, CONFIG, data/'seem_focall_v1.pt', short_side=16)
+    out = run(data, 'labeler_oracle', '--form', 'full')
+    for name in SIZES:
+        got = lbl.predict([data/'imgs'/f'{name}.png'], VOC)[0]
+        want = load_maps(out/f'{name}.safetensors', VOC)[0]
+        assert got.shape == want.shape == (len(VOC), SIZES[name][1], SIZES[name][0])
+        torch.testing.assert_close(got.half().float(), want)  # the export stores float16
