@@ -149,7 +149,8 @@ def coverage_vs_alpha(pl:PseudoLabels, # a pipeline (its labeler, labeled set an
     ax, res = plot_coverage(cal, [pairs[i] for i in test_idx], alphas, pl.background, ax=ax)
     for k, mark in (('labeled_fraction', 'o-'), ('abstained_fraction', '^-'), ('label_precision', 's-')):
         ax2.plot([1 - a for a in alphas], [r[k] for r in res], mark, label=k.replace('_', ' '))
-    ax2.set_xlabel('nominal coverage 1 - α'); ax2.set_ylim(-0.02, 1.02); ax2.legend(fontsize=8)
+    ax2.set_xlabel('nominal coverage 1 - α'); ax2.set_ylabel('fraction of pixels')
+    ax2.set_ylim(-0.02, 1.02); ax2.legend(fontsize=7)
     fig.suptitle(f"{_sim(pl)}held-out coverage, labeler {_short(pl.settings['labeler'])}, {kw['method']} q̂, "
                  f"{_rule(clip)}: calibrated on {len(cal_idx)}, tested on {len(test_idx)} labeled images", fontsize=9)
     fig.tight_layout()
@@ -185,7 +186,7 @@ def sr_start_curve(records, # results records (`experiment.load_results`); those
     ax.legend(title='split', fontsize=8)
     ax.set_title(f"{'SIMULATED: ' if any(r['simulated'] for r in recs) else ''}Fig. 4, mIoU vs the start of Stage II",
                  fontsize=9)
-    fig.text(0.01, 0, textwrap.fill(table_caption(recs, 'mIoU (%) vs the epoch Stage II starts'), 90), fontsize=6,
+    fig.text(0.01, 0, textwrap.fill(table_caption(recs, 'mIoU (%) vs the epoch Stage II starts'), 90), fontsize=7,
              va='top', ha='left', wrap=True)
     fig.tight_layout()
     _save(fig, save)

@@ -14,7 +14,7 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 from fastprogress.fastprogress import progress_bar
-from .data import SegDataset, load_image
+from .data import SegDataset, load_image, image_size
 from .core import IGNORE
 from .maps import FORMS, save_maps, maps_header, load_maps, load_stats, calibration_maps
 from .seem_export import load_seem, seem_maps, seem_texts, set_texts
@@ -122,7 +122,7 @@ class MapsLabeler(Labeler):
     def _read(self, read, image, classes, **kw):
         "`read(file, classes, size=...)`'s output for `image`'s maps file, which this folder's model must have made."
         f = self.path(image)
-        with Image.open(image) as im: w, h = im.size  # header only
+        w, h = image_size(image)
         out, meta = read(f, check_classes(classes), size=(h, w), **kw)
         if meta['labeler'] != self.maker:
             raise ValueError(f"{f} was made by {meta['labeler']}, other maps in {self.folder} by {self.maker}")

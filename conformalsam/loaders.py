@@ -18,7 +18,7 @@ from fastai.torch_core import num_distrib
 from fastai.vision.all import (DataBlock, ImageBlock, MaskBlock, IndexSplitter, RandTransform, PILImage, PILMask,
                                Normalize, imagenet_stats)
 from .core import IGNORE
-from .data import SegDataset, load_image, load_mask, check_size
+from .data import SegDataset, load_image, image_size, load_mask, check_size
 
 # %% ../nbs/07_loaders.ipynb #6b78e1cd
 TrainItem = namedtuple('TrainItem', 'image mask encoding labeled num_classes')
@@ -29,7 +29,7 @@ def _get_x(it):
     return im
 
 def _get_y(it):
-    wh = Image.open(it.image).size  # reads the header only
+    wh = image_size(it.image)  # the header only
     if it.mask is None: return np.zeros(wh[::-1], np.uint8)  # self-training: marks the image area (see above)
     m = load_mask(it.mask, it.num_classes, it.encoding)
     check_size(it, wh, m)

@@ -15,7 +15,7 @@ from scipy.io import loadmat
 from fastcore.script import call_parse
 from fastprogress.fastprogress import progress_bar
 from .core import IGNORE, DATASETS, atomic_write
-from .data import (STANDARD_SIZES, WHOLE_LISTS, PARTS, load_image, load_mask, check_size, detect_layout,
+from .data import (STANDARD_SIZES, WHOLE_LISTS, PARTS, DEEP_MODES, load_image, load_mask, check_size, detect_layout,
                                layout_root, mask_folder, open_dataset, open_split, split_entries, split_names)
 
 # %% ../nbs/01b_prepare.ipynb #19f1d401
@@ -111,13 +111,14 @@ def _lists(root, split, splits_dir, masks):
     return lists
 
 def _read(ds, it):
-    "(image read, mask read, problem or None) of one item of `ds`."
+    "(image read, mask read, problem or None, image is 16-bit) of one item of `ds`."
     try: img = load_image(it.image)
-    except (FileNotFoundError, ValueError) as e: return False, False, str(e)
-    if it.mask is None: return True, False, f"image {it.image} has no mask" if ds.labels == 'required' else None
+    except (FileNotFoundError, ValueError) as e: return False, False, str(e), False
+    with Image.open(it.image) as im: deep = im.mode in DEEP_MODES  # read scaled to 8 bits by `load_image`
+    if it.mask is None: return True, False, f"image {it.image} has no mask" if ds.labels == 'required' else None, deep
     try: check_size(it, img.size, ds.read_mask(it))
-    except (FileNotFoundError, ValueError) as e: return True, False, str(e)
-    return True, True, None
+    except (FileNotFoundError, ValueError) as e: return True, False, str(e), deep
+    return True, True, None, deep
 
 # %% ../nbs/01b_prepare.ipynb #4e0bab84
 def _standard(layout, name):
@@ -142,23 +143,25 @@ def check_split(root, # dataset root in the 'voc', 'ade20k' or 'cityscapes' layo
                 splits_dir=None, # a folder of split lists used instead of the shipped ones
                 masks:str=None): # VOC mask folder of the split (None: `mask_folder(root, split)`)
     "Read every file a split needs at `root`: a table of counts beside the standard ones, and the problems found."
+    # the table's `16-bit` column counts 16-bit grayscale images: valid, read scaled to 8 bits (`data.load_image`)
     layout = detect_layout(root)
     if layout not in STANDARD_SIZES: raise ValueError(f"{root} holds a {layout} dataset; a split can be checked on "
                                                       f"{list(STANDARD_SIZES)}")
     lists, rows, problems = _lists(root, split, splits_dir, masks), [], []
     custom = (layout_root(root, layout)/'dataset.json').exists()
     for name, ds in lists.items():
-        n_img = n_msk = 0
+        n_img = n_msk = n_deep = 0
         for it in progress_bar(ds.items, leave=False):
-            img_ok, msk_ok, p = _read(ds, it)
-            n_img, n_msk = n_img + img_ok, n_msk + msk_ok
+            img_ok, msk_ok, p, deep = _read(ds, it)
+            n_img, n_msk, n_deep = n_img + img_ok, n_msk + msk_ok, n_deep + deep
             if p: problems.append(p)
         rows.append(dict(list=name, entries=len(ds), standard=None if custom else _standard(layout, name), images=n_img,
-                         masks=None if ds.labels == 'none' else n_msk))
+                         masks=None if ds.labels == 'none' else n_msk, **{'16-bit': n_deep}))
     if len(lists) == 3:
         rows.insert(2, dict(list='labeled + unlabeled', entries=rows[0]['entries'] + rows[1]['entries'],
                             standard=None if custom else _standard(layout, 'labeled + unlabeled'),
-                            images=rows[0]['images'] + rows[1]['images']))
+                            images=rows[0]['images'] + rows[1]['images'],
+                            **{'16-bit': rows[0]['16-bit'] + rows[1]['16-bit']}))
         problems += _overlaps(split, lists)
     return pd.DataFrame(rows).astype({'standard': 'Int64', 'masks': 'Int64'}), problems
 
@@ -174,6 +177,8 @@ def check_cli(root:str, # dataset root: VOCdevkit (or VOC2012), ADEChallengeData
     try: table, problems = check_split(root, split, splits_dir, masks)
     except (FileNotFoundError, ValueError) as e: sys.exit(f"conformalsam_check: {e}")
     print(table.to_string(index=False, na_rep='-'))
+    deep = int(table.loc[table.list != 'labeled + unlabeled', '16-bit'].sum())
+    if deep: print(f"  {deep} image(s) are 16-bit grayscale: they are read scaled to 8 bits (value / 257)")
     for p in problems[:_SHOWN]: print(f"  {p}")
     if len(problems) > _SHOWN: print(f"  ... and {len(problems) - _SHOWN} more")
     if problems: sys.exit(f"conformalsam_check: {len(problems)} problem(s) in split {split!r} at {root}")

@@ -19,7 +19,7 @@ from fastcore.basics import patch
 from fastprogress.fastprogress import progress_bar
 from accelerate import PartialState
 from .core import IGNORE, atomic_write, digest
-from .data import SegDataset, load_image, check_size
+from .data import SegDataset, load_image, image_size, check_size
 from .calibrate import calibrated_labels, check_alpha, check_calibration_size
 from .calibrator import Calibrator
 from .maps import maps_header
@@ -213,7 +213,7 @@ def labeled_batches(self:PseudoLabels,
 @patch
 def _check_maps(self:PseudoLabels, item, p):
     "Fail unless the labeler's maps `p` of `item` are float [K, H, W] at the image's size, finite and in [0, 1]."
-    with Image.open(item.image) as im: w, h = im.size  # the header only
+    w, h = image_size(item.image)
     K, p = len(self.classes), torch.as_tensor(p)
     bad = (f"dtype {p.dtype}, expected floating point probabilities" if not p.is_floating_point() else
            f"shape {list(p.shape)}, expected [K={K}, H={h}, W={w}]: one map per class, at the image's size"
@@ -231,7 +231,7 @@ def _check_maps(self:PseudoLabels, item, p):
 def _labeled_mask(self:PseudoLabels, item):
     "The GT mask of labeled `item`, checked (values, and the size of its image)."
     mask = self.labeled.read_mask(item)
-    with Image.open(item.image) as im: check_size(item, im.size, mask)
+    check_size(item, image_size(item.image), mask)
     return mask
 
 # %% ../nbs/05_pseudo.ipynb #16c8617f

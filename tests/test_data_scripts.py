@@ -72,7 +72,14 @@ def test_check_script(tmp_path):
     root = make_synthetic(tmp_path/'synth', n_train=16, n_val=4, size=32, seed=0)
     p = run_cli(_cmd('conformalsam_check'), root, '1_4', '--splits_dir', root/'splits')
     assert p.returncode == 0, p.stdout + p.stderr
-    assert 'labeled + unlabeled' in p.stdout and 'is readable and valid' in p.stdout
+    assert 'labeled + unlabeled' in p.stdout and 'is readable and valid' in p.stdout and '16-bit grayscale' not in p.stdout
+    # a 16-bit grayscale image is valid, and the checker says how it is read
+    v, unl = root/'VOCdevkit/VOC2012', read_split(root/'splits/1_4/unlabeled.txt')
+    grey = np.asarray(Image.open(v/unl[0][0]).convert('L'), np.uint16)
+    Image.fromarray(grey * 257).save(v/unl[0][0], format='PNG')  # 16-bit data under the .jpg name: PIL reads content
+    p = run_cli(_cmd('conformalsam_check'), root, '1_4', '--splits_dir', root/'splits')
+    assert p.returncode == 0, p.stdout + p.stderr
+    assert '1 image(s) are 16-bit grayscale: they are read scaled to 8 bits' in p.stdout
     lab = read_split(root/'splits/1_4/labeled.txt')
     v = root/'VOCdevkit/VOC2012'
     (v/lab[0][0]).unlink()

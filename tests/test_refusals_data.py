@@ -9,7 +9,7 @@ import scipy.sparse
 from PIL import Image
 from scipy.io import savemat
 from refusals import CLI, run_cli, cases, check
-from conformalsam.data import read_split, split_entries, open_dataset, open_split, voc_dataset
+from conformalsam.data import read_split, split_entries, open_dataset, open_split, voc_dataset, image_size
 from conformalsam.prepare import read_sbd_mat
 from conformalsam.synthetic import make_synthetic
 
@@ -47,6 +47,10 @@ def env(tmp_path_factory):
     (d/'repeat.txt').write_text('\n'.join(' '.join(e) for e in (lab[0], lab[1], lab[0])) + '\n')
     (d/'three.txt').write_text(' '.join(lab[0]) + '\n' + ' '.join(lab[1]) + ' extra\n')
     (d/'empty.txt').write_text('\n\n')
+    (d/'outside.txt').write_text(' '.join(lab[1]) + '\n../secret/a.jpg SegmentationClass/a.png\n')   # leaves the root
+    (d/'absolute.txt').write_text('/JPEGImages/a.jpg /SegmentationClass/a.png\n')                  # DeepLab-style
+    (d/'latin1.txt').write_bytes('JPEGImages/caf\xe9.jpg\n'.encode('latin-1'))                      # neither UTF-8 nor 16
+    (v/unl[1][0]).write_bytes(b'')                                                # a zero-byte image
     (d/'weird/stuff').mkdir(parents=True)
     (d/'plain/images').mkdir(parents=True)
     std = write_devkit(d/'standard', ['2007_000032'], ['2008_000002'])
@@ -81,6 +85,13 @@ CASES = [
     ('RGB mask', lambda e: voc_dataset(e.bad, [e.lab[2]])[0], ValueError, lambda e: name(e.lab[2][1])),
     ('mask values outside the classes', lambda e: voc_dataset(e.bad, [e.lab[3]])[0], ValueError, lambda e: f"{name(e.lab[3][1])} (index encoding) has values [30]"),
     ('truncated image', lambda e: voc_dataset(e.bad, [e.unl[0]])[0], ValueError, lambda e: name(e.unl[0][0])),
+    ('zero-byte image', lambda e: voc_dataset(e.bad, [e.unl[1]])[0], ValueError, lambda e: name(e.unl[1][0])),
+    ('zero-byte image, header only', lambda e: image_size(e.bad/'VOCdevkit/VOC2012'/e.unl[1][0]), ValueError, lambda e: name(e.unl[1][0])),
+    ('split entry leaving the root', lambda e: read_split(e.d/'outside.txt'), ValueError, lambda e: f"{e.d/'outside.txt'}:2: entry '../secret/a.jpg'"),
+    ('absolute split entry', lambda e: read_split(e.d/'absolute.txt'), ValueError, lambda e: f"{e.d/'absolute.txt'}:1: entry '/JPEGImages/a.jpg'"),
+    ('entries given as a list leaving the root', lambda e: voc_dataset(e.root, [e.lab[0], ('../x.jpg', 'x.png')]), ValueError, "entry 2 of the split: entry '../x.jpg'"),
+    ('split file neither UTF-8 nor UTF-16', lambda e: read_split(e.d/'latin1.txt'), ValueError, lambda e: f"{e.d/'latin1.txt'} is not UTF-8 or UTF-16"),
+    ('check: split entry leaving the root', lambda e: run_cli('conformalsam_check', e.root, e.d/'outside.txt'), CLI, 'points outside the dataset root'),
     ('unknown layout', lambda e: open_dataset(e.d/'weird', 'x.txt'), ValueError, lambda e: str(e.d/'weird')),
     ('forced layout that does not exist', lambda e: open_dataset(e.root, e.splits/'val.txt', layout='pascal'), ValueError, "'pascal'"),
     ('dataset root that does not exist', lambda e: open_dataset(e.d/'nowhere', 'x.txt'), FileNotFoundError, 'nowhere'),

@@ -54,6 +54,10 @@ def env(tmp_path_factory):
     m = e.lab_rs.items[1].mask
     im = Image.open(m); im.load(); im.crop((0, 0, 30, 32)).save(m)
     e.bad_mask = m
+    # a copy of the dataset where one unlabeled image is an empty (zero-byte) file
+    shutil.copytree(root, d / 'zero')
+    e.zero = d / 'zero' / unl.items[2].image.relative_to(root)
+    e.zero.write_bytes(b'')
     # SEEM-style maps of every image, one of them NaN, one with an extra channel (its metadata still says K classes)
     e.maps = d / 'maps'
     for ds in (lab, unl): export_maps(SimulatedLabeler([lab, unl]), ds, e.maps, bs=8)
@@ -95,6 +99,7 @@ CASES = [
      lambda e: str(e.bad_mask)),
     ('maps with NaN', lambda e: _run_bad_maps(e, 'c_nan', lambda p: p.masked_fill(torch.rand(p.shape) < .01, float('nan'))),
      ValueError, _image),
+    ('cli zero-byte unlabeled image', lambda e: _cli(e, '--clip', root=e.d / 'zero'), CLI, lambda e: f"cannot read image {e.zero}"),
     ('maps above 1', lambda e: _run_bad_maps(e, 'c_hi', lambda p: p * 2), ValueError, _image),
     ('maps with K+1 channels', lambda e: _run_bad_maps(e, 'c_k1', lambda p: torch.cat([p, p[:1]])), ValueError, _image),
     ('maps of an integer dtype', lambda e: _run_bad_maps(e, 'c_int', lambda p: (p > .5).to(torch.uint8)), ValueError,
