@@ -22,7 +22,7 @@ from .core import IGNORE, atomic_write, digest
 from .data import SegDataset, load_image, image_size, check_size
 from .calibrate import calibrated_labels, check_alpha, check_calibration_size
 from .calibrator import Calibrator
-from .maps import maps_header
+from .maps import maps_header, clamp_probs
 from .metrics import confusion_matrix
 
 # %% ../nbs/05_pseudo.ipynb #7e2cfce9
@@ -161,7 +161,12 @@ def _check_manifest(self:PseudoLabels):
     "'new', 'same' or 'other' for the manifest in the folder; raises on 'other' unless `recompute`."
     f = self.folder/'manifest.json'
     if not f.exists(): return 'new'
-    old = json.loads(f.read_text())
+    try: old = json.loads(f.read_text())
+    except (ValueError, UnicodeDecodeError) as e: old = f"unreadable ({e})"
+    if not isinstance(old, dict):
+        if self.recompute: return 'other'
+        raise ValueError(f"the cache manifest {f} is damaged: {old if isinstance(old, str) else 'not a JSON object'} "
+                         "(a full disk or a cut copy?); pass recompute=True (--recompute) to rebuild the cache")
     if old.get('hash') == self.hash: return 'same'
     if self.recompute: return 'other'
     if old.get('format') != PSEUDO_FORMAT:
@@ -212,18 +217,16 @@ def labeled_batches(self:PseudoLabels,
 # %% ../nbs/05_pseudo.ipynb #a7c20d69
 @patch
 def _check_maps(self:PseudoLabels, item, p):
-    "Fail unless the labeler's maps `p` of `item` are float [K, H, W] at the image's size, finite and in [0, 1]."
+    "`p` clamped to [0, 1] (float rounding, `maps.PROB_TOL`), or fail unless it is float [K, H, W] at the image's size."
     w, h = image_size(item.image)
     K, p = len(self.classes), torch.as_tensor(p)
     bad = (f"dtype {p.dtype}, expected floating point probabilities" if not p.is_floating_point() else
            f"shape {list(p.shape)}, expected [K={K}, H={h}, W={w}]: one map per class, at the image's size"
            if tuple(p.shape) != (K, h, w) else None)
-    if bad is None and p.numel():
-        lo, hi = torch.aminmax(p)
-        if not (torch.isfinite(lo) and torch.isfinite(hi)):
-            bad = f"{int((~torch.isfinite(p)).sum())} NaN or infinite values, expected probabilities in [0, 1]"
-        elif lo < 0 or hi > 1: bad = f"values from {lo.item():.4g} to {hi.item():.4g}, expected probabilities in [0, 1]"
-    if bad: raise ValueError(f"labeler {self.labeler.id} gave maps for image {item.image} with {bad}. Nothing of "
+    if bad is None:
+        try: return clamp_probs(p, 'the maps')
+        except ValueError as e: bad = str(e).removeprefix('the maps must be ')
+    raise ValueError(f"labeler {self.labeler.id} gave maps for image {item.image} with {bad}. Nothing of "
                              f"this image was cached: fix the labeler (for 'maps': that image's {item.image.stem}"
                              ".safetensors) and rerun")
 
@@ -239,13 +242,17 @@ def _labeled_mask(self:PseudoLabels, item):
 def _calibrate(self:PseudoLabels):
     "Check the labeled masks (and maps files), run the labeler over the labeled set into a `Calibrator` (Eq. 3)."
     files = hasattr(self.labeler, 'predict_calibration')  # a maps folder: 'full' or 'calib' files
+    scored = 0  # labeled pixels (not 255): Eq. 3's scores
     for it in progress_bar(self.labeled.items, leave=False):  # before the labeler runs
         mask = self._labeled_mask(it)
+        scored += int((mask != IGNORE).sum())
         if files: self.labeler.predict_calibration([it.image], self.classes, [mask], load=False)
+    if not scored: raise ValueError(f"every pixel of the {len(self.labeled)} labeled masks of {self.labeled.source} is "
+                                    f"{IGNORE} (no label): there is nothing to calibrate on; check the masks")
     cal = Calibrator(**self.cal_args, clip=self.clip)
     for batch, probs in self.labeled_batches(self.labeled.items, how='calib' if files else 'maps'):
         for it, p in zip(batch, probs):
-            self._check_maps(it, p)
+            p = self._check_maps(it, p)
             cal.update(p, torch.from_numpy(self._labeled_mask(it)).to(p.device))
     cal.save(self.folder/'calibrator.safetensors')
 
@@ -300,7 +307,7 @@ def run(self:PseudoLabels):
             for f in done: f.result()  # re-raise a failed write now
             pending = [f for f in pending if f not in done]
             for it, p in zip(batch, outs):
-                if not files: self._check_maps(it, p)  # a bad map is never cached
+                if not files: p = self._check_maps(it, p)  # a bad map is never cached
                 entry = p if files else self._full_entry(p) if self.classwise else sufficient_stats(p, bg)
                 pending.append(writer.submit(self._write_stats, it, entry))
         for f in pending: f.result()
@@ -323,10 +330,17 @@ def stats(self:PseudoLabels, item): # an unlabeled `Item`, its index or its imag
     "The cache entry of one unlabeled image (CPU tensors): its statistics, or `probs` (class-wise calibration)."
     f = self.stats_path(self.item(item))
     if not f.exists(): raise FileNotFoundError(f"{f} does not exist: call `run()` first")
-    with safe_open(str(f), framework='pt') as s:
-        h = json.loads((s.metadata() or {}).get('conformalsam', '{}')).get('hash')
-        if h != self.hash: raise ValueError(f"{f} was written for another manifest (hash {h} != {self.hash})")
-        return {k: s.get_tensor(k) for k in s.keys()}
+    fix = "delete it (a rerun of `run()` recomputes it) or pass recompute=True (--recompute)"
+    try:
+        with safe_open(str(f), framework='pt') as s:
+            tag = json.loads((s.metadata() or {}).get('conformalsam', '{}')).get('hash')
+            out = {k: s.get_tensor(k) for k in s.keys()}
+    except Exception as e: raise ValueError(f"cache file {f} cannot be read ({e}): {fix}") from None
+    if tag != self.hash: raise ValueError(f"{f} was written for another manifest (hash {tag} != {self.hash})")
+    w, h = image_size(self.item(item).image)
+    bad = {k: list(v.shape) for k, v in out.items() if tuple(v.shape[-2:]) != (h, w)}
+    if bad: raise ValueError(f"cache file {f} holds {bad}, but its image is {w}x{h} (width x height): {fix}")
+    return out
 
 # %% ../nbs/05_pseudo.ipynb #fcab2ad2
 @patch

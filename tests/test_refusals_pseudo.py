@@ -69,6 +69,14 @@ def env(tmp_path_factory):
     (d / 'old/manifest.json').write_text(json.dumps(dict(labeler='x', hash='0123456789abcdef')))
     (d / 'old/calibrator.pt').write_bytes(b'pickle')
     (d / 'afile').write_text('not a folder')
+    (d / 'badman').mkdir()
+    (d / 'badman/manifest.json').write_text('{"labeler": "x", "ha')  # cut short, as by a full disk
+    # a copy of the dataset whose labeled masks hold no label at all (every pixel 255)
+    shutil.copytree(root, d / 'blank')
+    e.lab_blank = open_dataset(d / 'blank', d / 'blank/splits/1_4/labeled.txt')
+    e.unl_blank = open_dataset(d / 'blank', d / 'blank/splits/1_4/unlabeled.txt')
+    for it in e.lab_blank.items:
+        m = Image.open(it.mask); Image.fromarray(np.full(m.size[::-1], 255, np.uint8)).save(it.mask)
     nobg = make_synthetic(d / 'nobg', n_train=16, n_val=2, size=32, num_classes=5, background=False, seed=1)
     e.nobg_args = [nobg, nobg / 'splits/1_2/labeled.txt', nobg / 'splits/1_2/unlabeled.txt']
     return e
@@ -92,6 +100,19 @@ def _cli(e, *args, labeler=('--labeler', 'simulated'), root=None, lab=4):
 def _image(e): return str(e.victim.image)
 
 
+def _damaged_stats(e, folder, damage):
+    "A finished cache whose first unlabeled image's stats file is rewritten by `damage(path)`; read its labels."
+    pl = _pl(e, folder, SimulatedLabeler([e.lab, e.unl])).run()
+    damage(pl.stats_path(pl.item(0)))
+    return pl.labels(0)
+
+
+def _cropped(f):
+    "Rewrite the stats file `f` with every map cropped to 16x16 (its metadata kept: only the size is wrong)."
+    with safe_open(str(f), framework='pt') as s: meta, st = s.metadata(), {k: s.get_tensor(k) for k in s.keys()}
+    save_file({k: v[..., :16, :16].contiguous() for k, v in st.items()}, str(f), metadata=meta)
+
+
 CASES = [
     ('labeled set too small for alpha', lambda e: _pl(e, 'c_small', lab=e.lab16, unl=e.unl16, alpha=0.05), ValueError,
      'n=2 labeled images are too few for alpha=0.05'),
@@ -101,6 +122,13 @@ CASES = [
      ValueError, _image),
     ('cli zero-byte unlabeled image', lambda e: _cli(e, '--clip', root=e.d / 'zero'), CLI, lambda e: f"cannot read image {e.zero}"),
     ('maps above 1', lambda e: _run_bad_maps(e, 'c_hi', lambda p: p * 2), ValueError, _image),
+    ('maps above 1 says by how much', lambda e: _run_bad_maps(e, 'c_hi2', lambda p: p * 2), ValueError, 'outside; up to 1e-05'),
+    ('damaged cache manifest', lambda e: _pl(e, 'badman').run(), ValueError, lambda e: f"manifest {e.d / 'badman/manifest.json'} is damaged"),
+    ('truncated cache stats file', lambda e: _damaged_stats(e, 'c_trunc', lambda f: f.write_bytes(f.read_bytes()[:40])), ValueError,
+     lambda e: str(e.d / 'c_trunc/stats')),
+    ('cache stats file of the wrong size', lambda e: _damaged_stats(e, 'c_crop', _cropped), ValueError, 'but its image is 32x32'),
+    ('labeled masks without any label', lambda e: _pl(e, 'c_blank', lab=e.lab_blank, unl=e.unl_blank).run(), ValueError,
+     'nothing to calibrate on'),
     ('maps with K+1 channels', lambda e: _run_bad_maps(e, 'c_k1', lambda p: torch.cat([p, p[:1]])), ValueError, _image),
     ('maps of an integer dtype', lambda e: _run_bad_maps(e, 'c_int', lambda p: (p > .5).to(torch.uint8)), ValueError,
      _image),
@@ -145,3 +173,9 @@ def test_nothing_of_a_refused_image_is_cached_and_a_repair_completes(env):
     pl = _pl(e, 'repair', MapsLabeler(e.d / 'maps_repair')).run()
     assert len(list((folder / 'stats').glob('*.safetensors'))) == len(e.unl)
     assert pl.labels(e.victim.image.stem).shape == (32, 32)
+
+
+def test_float_rounding_above_1_is_accepted(env):
+    "Maps that leave [0, 1] by float rounding (a labeler's own softmax: 1.0000001) are clamped and cached."
+    pl = _run_bad_maps(env, 'c_round', lambda p: torch.where(p > 0.5, p * (1 + 5e-7) + 1e-7, p))
+    assert pl.labels(env.victim).shape == tuple(np.asarray(Image.open(env.victim.image)).shape[:2])
