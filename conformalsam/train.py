@@ -7,7 +7,7 @@ __all__ = ['Arch', 'ARCHS', 'PRESETS', 'register_arch', 'build_model', 'segforme
            'train', 'train_parser', 'train_cli']
 
 # %% ../nbs/07d_train.ipynb #3c9ecb47
-import argparse, dataclasses, importlib, json, math, shutil, sys, tempfile
+import argparse, dataclasses, importlib, json, math, os, shutil, sys, tempfile
 from collections import namedtuple
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -184,6 +184,11 @@ def _check_out(out:Path):
         tempfile.NamedTemporaryFile(dir=out, prefix='.write_test').close()
     except OSError as e:
         raise PermissionError(f"out={str(out)!r} cannot be written ({e.strerror or e}); choose a folder you can write to") from None
+    for p in (out/'checkpoints', out/'model', out/'results.json'):  # a run replaces and deletes these itself
+        if p.is_symlink():
+            raise ValueError(f"{p} is a symbolic link (to {os.readlink(p)}); a run writes, replaces and deletes it "
+                             f"itself, so it must be a real {'file' if p.suffix else 'folder'}: remove the link (nothing "
+                             "was deleted), or link the whole output folder instead")
 
 def _needs_unlabeled(cfg, pseudo_dir):
     "Whether a run reads the unlabeled images: Stage I masks, Stage II, or a label-only epoch as long as theirs."
@@ -249,16 +254,12 @@ def train(data, # dataset root (any layout `open_dataset` reads)
     if num_workers is not None and not _int(num_workers): raise ValueError(f"num_workers={num_workers!r}: expected an integer >= 0 or None")
     compile_kwargs(compile)
     _check_out(out)
-    if rank_distrib() == 0:
-        if not resume:
-            for p in (out/'checkpoints', out/'model', out/'results.json'):
-                shutil.rmtree(p, ignore_errors=True) if p.is_dir() else p.unlink(missing_ok=True)
-        _clean_leftovers(out)
+    if rank_distrib() == 0: _clean_leftovers(out)
     world = max(num_distrib(), 1)
     if masks is None and Path(data).is_dir(): masks = mask_folder(data, split.name)  # e.g. '1_16': SegmentationClassAug
     data_ = _inputs(data, split, val_split, pseudo_dir, masks)
     settings = dict(cfg.to_dict(), **data_, processes=world)
-    if (done := _finished(out, settings)) is not None: return done
+    if resume and (done := _finished(out, settings)) is not None: return done
     unl_needed = _needs_unlabeled(cfg, pseudo_dir)
     for what, p, ok in (('dataset root', data, Path.is_dir), ('split file', split/'labeled.txt', Path.is_file),
                         ('split file', split/'unlabeled.txt' if unl_needed else None, Path.is_file),
@@ -268,6 +269,9 @@ def train(data, # dataset root (any layout `open_dataset` reads)
         f"arch={cfg.arch!r} trains on labeled + unlabeled halves in every epoch: pass pseudo_dir (Stage I masks, e.g. "
         f"ConformalSAM(AllSpark)) or sr_epoch=0 (self-training from the first epoch, AllSpark itself)")
     _check_pretrained(cfg.pretrained)
+    if rank_distrib() == 0 and not resume:  # every input checked: only now may the previous run be deleted
+        for p in (out/'checkpoints', out/'model', out/'results.json'):
+            shutil.rmtree(p) if p.is_dir() else p.unlink(missing_ok=True)
     ck = Checkpoint(out/'checkpoints', keep, settings, best='mean_iou' if cfg.eval == 'best' else None)
     ck.check()  # other settings, or no intact checkpoint: refused before any work
     return _run(cfg, out, split, val_split, pseudo_dir, masks, num_workers, compile, cbs, ck, data_, world)

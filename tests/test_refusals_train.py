@@ -39,10 +39,16 @@ def env():
         shutil.copytree(e.part, e.corrupt)
         for c in (e.corrupt/'checkpoints').glob('epoch_*'):
             w = c/'model.safetensors'; w.write_bytes(w.read_bytes()[:64])
+        e.linked = work/'linked'; e.linked.mkdir()  # its checkpoints folder is a link to another place
+        (e.linked/'checkpoints').symlink_to(shutil.copytree(e.part/'checkpoints', work/'elsewhere'))
         yield e
 
 
 CASES = [
+    # the output folder's own parts must not be links elsewhere (a run deletes them): refused before anything is deleted
+    ('symlinked checkpoints folder with --no_resume', lambda e: e.cli(e.linked, '--no_resume'), CLI,
+     lambda e: f"{e.linked/'checkpoints'} is a symbolic link"),
+    ('symlinked checkpoints folder', lambda e: e.train(e.linked, num_workers=0), ValueError, 'is a symbolic link'),
     # the configuration: refused when it is made
     ('epochs 0', lambda e: TrainConfig(epochs=0), ValueError, 'epochs=0: expected an integer >= 1'),
     ('epochs not a number', lambda e: TrainConfig(epochs='two'), ValueError, "epochs='two'"),
@@ -104,3 +110,12 @@ def test_refusals_did_no_work(env):
         out = env.work/name
         assert not out.exists() or not [*out.glob('checkpoints/*'), *out.glob('model'), *out.glob('results.json')], name
     assert json.loads((env.done/'results.json').read_text())['config']['lr'] == 0.1  # the finished run is untouched
+
+
+def test_no_resume_deletes_nothing_when_an_input_is_refused(env):
+    "`resume=False` deletes a finished run only once every input has been checked."
+    out = shutil.copytree(env.done, env.work/'done_copy')
+    before = sorted(p.relative_to(out) for p in out.rglob('*'))
+    with pytest.raises(FileNotFoundError, match='nowhere'): env.train(out, resume=False, pseudo_dir=env.work/'nowhere')
+    assert sorted(p.relative_to(out) for p in out.rglob('*')) == before
+    assert (env.work/'elsewhere').is_dir() and any((env.work/'elsewhere').iterdir())  # the link's target untouched
