@@ -215,8 +215,10 @@ def _labels(p, q, background, ignore_index):
     sets = _sets(p, q)
     member = p.masked_fill(~sets, -1.)  # probabilities of the members; -1 marks the rest
     if background is not None: member[..., background, :, :] = -1.
-    has = (member >= 0).any(-3)  # a (non-background) member exists
-    lab = torch.where(has, member.argmax(-3), ignore_index)  # most probable member; argmax: lowest index on ties
+    best = member.max(-3, keepdim=True)
+    has = best.values[..., 0, :, :] >= 0  # a (non-background) member exists
+    unique = (member == best.values).sum(-3) == 1  # no other member as probable: ties abstain, never lowest index
+    lab = torch.where(has & unique, best.indices[..., 0, :, :], ignore_index)  # Eq. 4: most probable member
     if background is not None:  # Eq. 4: {background} alone -> background; empty set -> ignore
         lab = torch.where(~has & sets[..., background, :, :], background, lab)
     q_lab = q.expand(p.shape).gather(-3, lab.clamp(0, p.shape[-3] - 1).unsqueeze(-3)).squeeze(-3)

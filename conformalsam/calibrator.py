@@ -255,6 +255,16 @@ def qhat_at(self:Calibrator,
     out = F.interpolate(q3[None], size=tuple(size), mode='nearest-exact')[0]
     return out if q.ndim == 3 else out[0]
 
+# %% ../nbs/03b_calibrator.ipynb #243bbe1e
+@patch
+def chance_fraction(self:Calibrator,
+                    alpha=None, # miscoverage rate (default: the calibrator's)
+                    clip:bool|None=None): # rule (default: the calibrator's `clip`)
+    "Fraction of the finite q̂ at the grid with q̂ >= 1 - 1/K: sets admitting a class as probable as a uniform guess."
+    q = self.quantiles(alpha, clip)
+    q = q[q.isfinite()]
+    return float((q >= 1 - 1 / self.num_classes - 1e-3).float().mean()) if q.numel() else 0.  # 1e-3: float16 maps
+
 # %% ../nbs/03b_calibrator.ipynb #74fc0bb9
 @patch
 def _probs(self:Calibrator, probs):

@@ -4,14 +4,17 @@
 
 # %% auto #0
 __all__ = ['IGNORE', 'VOC_CLASSES', 'ADE20K_CLASSES', 'CITYSCAPES_CLASSES', 'CITYSCAPES_ID_TO_TRAINID', 'VOC_PALETTE', 'DATASETS',
-           'voc_palette', 'colorize', 'DatasetInfo', 'seed_everything', 'atomic_write', 'digest']
+           'LOCK', 'voc_palette', 'colorize', 'DatasetInfo', 'seed_everything', 'DiskFull', 'atomic_write',
+           'FolderBusy', 'folder_lock', 'digest']
 
 # %% ../nbs/00_core.ipynb #b6a29d20
-import hashlib, json, os, random, re, shutil
+import errno, hashlib, json, os, random, re, shlex, shutil, socket, sys, time
+from contextlib import contextmanager
 from pathlib import Path
 import numpy as np
 import torch
 from fastai.torch_core import set_seed
+from filelock import FileLock, Timeout
 
 # %% ../nbs/00_core.ipynb #93f1278a
 IGNORE = 255  # mask value for "no label": boundaries, void classes, rejected pseudo-label pixels
@@ -104,6 +107,12 @@ def _share(path):
     for p in [path, *(path.rglob('*') if path.is_dir() else ())]:
         if not p.is_symlink(): p.chmod((0o777 if p.is_dir() else 0o666) & ~mask)
 
+class DiskFull(OSError): "The disk (or the user's quota) filled up while a file was written."
+
+def _disk_full(e): # an exception raised by a writer (safetensors' own errors are not `OSError`s)
+    if isinstance(e, OSError): return e.errno in (errno.ENOSPC, errno.EDQUOT)
+    return 'No space left on device' in str(e) or 'os error 28' in str(e)
+
 def atomic_write(path, # the file (or directory) to produce
                  write): # callable writing to the temporary path it is given
     "Produce `path` with `write(tmp)` + rename, so that `path` is either absent, the old version, or complete."
@@ -114,10 +123,42 @@ def atomic_write(path, # the file (or directory) to produce
         _share(tmp)  # writers such as safetensors create 0600 files; others must be able to read the results
         if tmp.is_dir() and path.exists(): shutil.rmtree(path)
         os.replace(tmp, path)
+    except Exception as e:
+        if not _disk_full(e): raise
+        raise DiskFull(errno.ENOSPC, f"no space left on the device while writing {path} ({e}): free some space, then "
+                       "rerun the same command; it resumes where it stopped (nothing finished was lost)") from None
     finally:
         if tmp.is_dir(): shutil.rmtree(tmp, ignore_errors=True)
         else: tmp.unlink(missing_ok=True)
     return path
+
+# %% ../nbs/00_core.ipynb #f01d1a0d
+class FolderBusy(RuntimeError): "Another live process writes the folder."
+
+LOCK = '.conformalsam.lock'  # the lock file `folder_lock` keeps in a folder; `LOCK + '.holder'` says who holds it
+
+@contextmanager
+def folder_lock(folder, # the folder a run writes (created if missing)
+                what:str): # what this process does there, e.g. 'training run' (for the holder's description)
+    "Hold `folder`'s one-writer lock for the block; `FolderBusy` at once if another live process holds it."
+    folder = Path(os.path.abspath(folder))  # one lock object per folder, however the path is written
+    folder.mkdir(parents=True, exist_ok=True)
+    lock, holder = FileLock(folder/LOCK, timeout=0, is_singleton=True), folder/f'{LOCK}.holder'
+    try: lock.acquire()
+    except Timeout:
+        try: who = holder.read_text().strip() or 'a run that is starting'
+        except OSError: who = 'a run that is starting'
+        raise FolderBusy(f"{folder} is in use by another run: {who}. Two runs must not write one folder: wait for it "
+                         "to finish (or stop it), or use another folder") from None
+    outer = lock.lock_counter == 1
+    try:
+        if outer: atomic_write(holder, lambda t: t.write_text(
+            f"{what}, pid {os.getpid()} on {socket.gethostname()}, since {time.strftime('%Y-%m-%d %H:%M:%S')}, "
+            f"command: {shlex.join(sys.argv)}"))
+        yield folder
+    finally:
+        if outer: holder.unlink(missing_ok=True)
+        lock.release()
 
 # %% ../nbs/00_core.ipynb #cc1cc57f
 def digest(obj): # any JSON-able value (dicts, lists, strings, numbers, None)

@@ -4,9 +4,9 @@
 
 # %% auto #0
 __all__ = ['VOC_COUNTS', 'METHODS', 'ABLATION', 'CP_VARIANTS', 'SYNTHETIC', 'VOC_FRACTION', 'CHOOSE_LABELER', 'CACHE_ALPHA',
-           'canonical_split', 'Method', 'methods_table', 'synthetic_split', 'preset_sr_epoch', 'resolve', 'datasets',
-           'calibration_impl', 'run_pseudo', 'write_raw_masks', 'mask_quality', 'TeacherCheck', 'method_config',
-           'method_params', 'record_key', 'run_method', 'load_results', 'add_record', 'run_experiment']
+           'RECORD_FIELDS', 'canonical_split', 'Method', 'methods_table', 'synthetic_split', 'preset_sr_epoch',
+           'resolve', 'datasets', 'calibration_impl', 'run_pseudo', 'write_raw_masks', 'mask_quality', 'TeacherCheck',
+           'method_config', 'method_params', 'record_key', 'run_method', 'load_results', 'add_record', 'run_experiment']
 
 # %% ../nbs/08_experiment.ipynb #175ec220
 import json, math, re, time
@@ -337,30 +337,43 @@ def run_method(p:dict, # resolved parameters (`resolve`)
     m, cfg, key, t0 = METHODS[method], method_config(p, method, seed), record_key(p, method, seed), time.time()
     work = Path(p['results_dir'])/'work'/f"{p['dataset']}_{p['split']}_{key}"
     _, unl, _ = datasets(p)
-    pseudo, quality, sim = None, None, p['simulated']
+    pseudo, quality, sim, warning = None, None, p['simulated'], None
     if m.stage1 != 'none':
         pl = run_pseudo(p, m.calibration)
         sim = sim or pl.settings['simulated']
         pseudo = (write_raw_masks(pl, work/'raw_masks') if m.stage1 == 'raw' else
                   pl.write_masks(work/'cp_masks', p['alpha'], m.background_rule, p['clip']))
+        if m.stage1 == 'cp' and (warning := pl.calibration_warning(p['alpha'], p['clip'])):
+            print(f"{method}, seed {seed}: WARNING: {warning['message']}")
         if p['simulated']: quality = mask_quality(pseudo, unl)
     check = TeacherCheck(cfg.sr_epoch, unl) if p['simulated'] and cfg.sr_epoch else None
     res = train(p['data_root'], p['split_dir'], p['val_split'], work/'train', cfg, pseudo_dir=pseudo, masks=p['masks'],
                 num_workers=num_workers, compile=compile, cbs=[check] if check else None)
     return dict(key=key, dataset=p['dataset'], split=p['split'], method=method, seed=seed,
                 alpha=p['alpha'] if m.stage1 == 'cp' else None, clip=p['clip'] if m.stage1 == 'cp' else None,
-                impl=calibration_impl(p, m.calibration) if m.stage1 == 'cp' else None,
+                impl=calibration_impl(p, m.calibration) if m.stage1 == 'cp' else None, calibration_warning=warning,
                 miou=res['miou'], iou_per_class=res['iou'], simulated=bool(sim), synthetic_data=p['synthetic'] is not None,
                 masks_quality=quality, stage2_start=check.result if check else None, history=res['history'],
                 seconds=round(time.time() - t0, 1), params=method_params(p, method, seed))
 
 # %% ../nbs/08_experiment.ipynb #8ea8476f
+# the fields of a results record that its readers (`load_results`'s callers, `tables`) use
+RECORD_FIELDS = ('key', 'dataset', 'split', 'method', 'seed', 'alpha', 'clip', 'miou', 'simulated', 'params')
+
 def load_results(results_dir): # folder holding `results.json`
     "The records in `results_dir/results.json` (empty list if none)."
     f = Path(results_dir)/'results.json'
     if not f.exists(): return []
-    try: return json.loads(f.read_text())
+    try: recs = json.loads(f.read_text())
     except ValueError as e: raise ValueError(f"{f} cannot be read ({e}); move it away to start a new results file") from None
+    if not isinstance(recs, list): raise ValueError(
+        f"{f} holds a JSON {type(recs).__name__}, expected a list of records; move it away to start a new results file")
+    for i, r in enumerate(recs):
+        missing = [k for k in RECORD_FIELDS if k not in r] if isinstance(r, dict) else None
+        if missing is None or missing: raise ValueError(
+            f"{f}: record {i} " + (f"is a JSON {type(r).__name__}, not an object" if missing is None else
+            f"lacks {missing}") + f" (a record has {list(RECORD_FIELDS)}); fix or remove it, or move the file away")
+    return recs
 
 def add_record(results_dir, # folder holding `results.json`
                rec:dict): # a record from `run_method`

@@ -180,8 +180,9 @@ def read_maps(path, # a maps file of any form
     for k in ('p_top', 'p_bg'):
         if k in st: _check_probs(path, st[k])
     lo, K = int('p_bg' in st), len(meta['classes'])
-    if st['top'].numel() and (st['top'].min() < lo or st['top'].max() >= K):
-        raise _refuse(path, f"'top' holds classes {st['top'].min()} to {st['top'].max()}, expected [{lo}, {K})")
+    top = st['top'][st['top'] != 255]  # 255: tied best object class (`pseudo.TIED`)
+    if top.numel() and (top.min() < lo or top.max() >= K):
+        raise _refuse(path, f"'top' holds classes {top.min()} to {top.max()}, expected [{lo}, {K}) or 255 (a tie)")
     return st, meta
 
 # %% ../nbs/04b_maps.ipynb #860cf95e

@@ -40,8 +40,10 @@ def maps_stats(probs, # float `[K, H, W]` maps, already rounded to float16
                background:bool): # class 0 is the background class
     "The stats form: `top` uint8, `p_top` and (with a background) `p_bg` float16 `[H, W]` (Eq. 4's statistics)."
     p = probs.float()
-    top = p[1:].argmax(0) + 1 if background else p.argmax(0)  # argmax: lowest index on ties, as Eq. 4's
-    out = {'top': top.to(torch.uint8), 'p_top': p.gather(0, top[None])[0].half()}
+    obj = p[1:] if background else p
+    best = obj.max(0)
+    tied = (obj == best.values).sum(0) > 1  # no object class uniquely best: 255, Eq. 4 abstains (pseudo.TIED)
+    out = {'top': (best.indices + int(background)).masked_fill(tied, 255).to(torch.uint8), 'p_top': best.values.half()}
     if background: out['p_bg'] = p[0].half()
     return out
 
@@ -218,8 +220,8 @@ def main(argv=None): # command-line arguments (default: `sys.argv[1:]`)
     classes = [c.strip() for c in split(a.classes) if c.strip()]
     prompts = classes if a.prompts is None else [c.strip() for c in split(a.prompts) if c.strip()]
     if len(prompts) != len(classes): ap.error(f"{len(prompts)} prompts for {len(classes)} classes")
-    if len(set(classes)) != len(classes) or not 2 <= len(classes) <= 256:
-        ap.error(f"--classes must name 2 to 256 distinct classes, got {len(classes)}: {classes}")
+    if len(set(classes)) != len(classes) or not 2 <= len(classes) <= 255:
+        ap.error(f"--classes must name 2 to 255 distinct classes, got {len(classes)}: {classes}")
     bg = a.background or ('seem-trailing' if classes[0].lower() == 'background' else 'none')
     texts, columns = seem_texts(prompts, bg)
     images = _image_list(a.images, a.list)

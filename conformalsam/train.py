@@ -7,7 +7,7 @@ __all__ = ['Arch', 'ARCHS', 'PRESETS', 'register_arch', 'build_model', 'segforme
            'train', 'train_parser', 'train_cli']
 
 # %% ../nbs/07d_train.ipynb #3c9ecb47
-import argparse, dataclasses, importlib, json, math, os, shutil, sys, tempfile
+import argparse, contextlib, dataclasses, importlib, json, math, os, shutil, sys, tempfile
 from collections import namedtuple
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -19,7 +19,7 @@ from fastai.callback.fp16 import MixedPrecision
 from fastai.distributed import DistributedDL  # adds `Learner.distrib_ctx`
 from fastai.torch_core import num_distrib, rank_distrib
 from safetensors.torch import load_model
-from .core import seed_everything, atomic_write
+from .core import seed_everything, atomic_write, folder_lock, FolderBusy, DiskFull
 from .data import open_dataset, mask_folder
 from .metrics import patch_distributed_dl
 from .model import SEGFORMER_VARIANTS, SYNTHETIC_ENCODER, segformer
@@ -229,6 +229,10 @@ def _finished(out:Path, settings:dict):
     if not f.exists(): return None
     try: res = json.loads(f.read_text())
     except ValueError as e: raise ValueError(f"{f} cannot be read ({e}); delete it to train again") from None
+    missing = [k for k in ('miou', 'config', 'data') if k not in res] if isinstance(res, dict) else None
+    if missing is None or missing: raise ValueError(
+        f"{f} is not the record of a training run: " + (f"a JSON {type(res).__name__}, not an object" if missing is None
+        else f"it lacks {missing}") + "; delete it (or pass --no_resume) to train again")
     changes = changed_settings(dict(res.get('config', {}), **res.get('data', {}), processes=res.get('processes')), settings)
     if changes: raise ValueError(f"{out} holds a finished run with other settings: {describe_changes(changes)}. Train these "
                                  "settings in another output folder (or delete this one)")
@@ -254,27 +258,30 @@ def train(data, # dataset root (any layout `open_dataset` reads)
     if num_workers is not None and not _int(num_workers): raise ValueError(f"num_workers={num_workers!r}: expected an integer >= 0 or None")
     compile_kwargs(compile)
     _check_out(out)
-    if rank_distrib() == 0: _clean_leftovers(out)
-    world = max(num_distrib(), 1)
-    if masks is None and Path(data).is_dir(): masks = mask_folder(data, split.name)  # e.g. '1_16': SegmentationClassAug
-    data_ = _inputs(data, split, val_split, pseudo_dir, masks)
-    settings = dict(cfg.to_dict(), **data_, processes=world)
-    if resume and (done := _finished(out, settings)) is not None: return done
-    unl_needed = _needs_unlabeled(cfg, pseudo_dir)
-    for what, p, ok in (('dataset root', data, Path.is_dir), ('split file', split/'labeled.txt', Path.is_file),
-                        ('split file', split/'unlabeled.txt' if unl_needed else None, Path.is_file),
-                        ('validation split file', val_split, Path.is_file), ('pseudo-mask folder', pseudo_dir, Path.is_dir)):
-        if p is not None and not ok(Path(p)): raise FileNotFoundError(f"{what} {p} does not exist")
-    if ARCHS[cfg.arch].paired and pseudo_dir is None and cfg.sr_epoch != 0: raise ValueError(
-        f"arch={cfg.arch!r} trains on labeled + unlabeled halves in every epoch: pass pseudo_dir (Stage I masks, e.g. "
-        f"ConformalSAM(AllSpark)) or sr_epoch=0 (self-training from the first epoch, AllSpark itself)")
-    _check_pretrained(cfg.pretrained)
-    if rank_distrib() == 0 and not resume:  # every input checked: only now may the previous run be deleted
-        for p in (out/'checkpoints', out/'model', out/'results.json'):
-            shutil.rmtree(p) if p.is_dir() else p.unlink(missing_ok=True)
-    ck = Checkpoint(out/'checkpoints', keep, settings, best='mean_iou' if cfg.eval == 'best' else None)
-    ck.check()  # other settings, or no intact checkpoint: refused before any work
-    return _run(cfg, out, split, val_split, pseudo_dir, masks, num_workers, compile, cbs, ck, data_, world)
+    with folder_lock(out, 'conformalsam training run') if rank_distrib() == 0 else contextlib.nullcontext():
+        if rank_distrib() == 0: _clean_leftovers(out)  # a killed run's, never a live one's: the lock is ours
+        world = max(num_distrib(), 1)
+        if masks is None and Path(data).is_dir():
+            masks = mask_folder(data, split.name)  # e.g. '1_16': SegmentationClassAug
+        data_ = _inputs(data, split, val_split, pseudo_dir, masks)
+        settings = dict(cfg.to_dict(), **data_, processes=world)
+        if resume and (done := _finished(out, settings)) is not None: return done
+        unl_needed = _needs_unlabeled(cfg, pseudo_dir)
+        for what, p, ok in (('dataset root', data, Path.is_dir), ('split file', split/'labeled.txt', Path.is_file),
+                            ('split file', split/'unlabeled.txt' if unl_needed else None, Path.is_file),
+                            ('validation split file', val_split, Path.is_file),
+                            ('pseudo-mask folder', pseudo_dir, Path.is_dir)):
+            if p is not None and not ok(Path(p)): raise FileNotFoundError(f"{what} {p} does not exist")
+        if ARCHS[cfg.arch].paired and pseudo_dir is None and cfg.sr_epoch != 0: raise ValueError(
+            f"arch={cfg.arch!r} trains on labeled + unlabeled halves in every epoch: pass pseudo_dir (Stage I masks, "
+            f"e.g. ConformalSAM(AllSpark)) or sr_epoch=0 (self-training from the first epoch, AllSpark itself)")
+        _check_pretrained(cfg.pretrained)
+        if rank_distrib() == 0 and not resume:  # every input checked: only now may the previous run be deleted
+            for p in (out/'checkpoints', out/'model', out/'results.json'):
+                shutil.rmtree(p) if p.is_dir() else p.unlink(missing_ok=True)
+        ck = Checkpoint(out/'checkpoints', keep, settings, best='mean_iou' if cfg.eval == 'best' else None)
+        ck.check()  # other settings, or no intact checkpoint: refused before any work
+        return _run(cfg, out, split, val_split, pseudo_dir, masks, num_workers, compile, cbs, ck, data_, world)
 
 # %% ../nbs/07d_train.ipynb #ad3ea294
 def _run(cfg, out, split, val_split, pseudo_dir, masks, num_workers, compile, cbs, ck, data_, world):
@@ -356,6 +363,11 @@ def train_cli(argv=None): # the arguments (default: `sys.argv[1:]`)
         res = train(a.data, a.split, a.val_split, a.out, cfg, pseudo_dir=a.pseudo_dir, masks=a.masks,
                     num_workers=a.num_workers, keep=a.keep, compile=False if a.compile == 'none' else a.compile,
                     resume=not a.no_resume)
-    except (ValueError, TypeError, FileNotFoundError, NotADirectoryError, PermissionError) as e:
+    except (ValueError, TypeError, FileNotFoundError, NotADirectoryError, PermissionError, FolderBusy, DiskFull) as e:
         print(f"conformalsam_train: error: {e}", file=sys.stderr); sys.exit(1)
+    except KeyboardInterrupt:  # Ctrl-C: no traceback, and what to do next
+        done = sorted(p.name for p in (Path(a.out)/'checkpoints').glob('epoch_*'))
+        print(f"conformalsam_train: interrupted; {a.out} keeps " + (f"checkpoints up to {done[-1]}" if done else
+              "no checkpoint yet") + ": rerun the same command to resume (--no_resume starts over)", file=sys.stderr)
+        sys.exit(130)
     if rank_distrib() == 0: print(json.dumps(dict(miou=res['miou'], out=str(a.out))))

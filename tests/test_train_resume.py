@@ -80,8 +80,8 @@ def _outputs(out):
 
 
 def _leftovers(out):
-    out = Path(out)
-    return [*out.glob('.*'), *(out/'checkpoints').glob('.*')]
+    out = Path(out)  # the lock file stays (empty; the OS lock on it ends with its process)
+    return [p for p in [*out.glob('.*'), *(out/'checkpoints').glob('.*')] if p.name != '.conformalsam.lock']
 
 
 def _check_rerun(work, out, ref):
