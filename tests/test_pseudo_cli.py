@@ -11,6 +11,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from refusals import run_cli
+from conformalsam.core import LOCK
 
 
 @pytest.fixture(scope='module')
@@ -29,7 +30,7 @@ def test_success_exits_0_and_chains(root, tmp_path):
     p = run_cli('bash', '-c', f'{cmd} && echo CHAINED')
     assert p.returncode == 0 and 'CHAINED' in p.stdout, p.stdout[-2000:] + p.stderr[-3000:]
     out = tmp_path / 'out'
-    assert len(list(out.glob('*.png'))) == 24 and not list(out.glob('.*'))
+    assert len(list(out.glob('*.png'))) == 24 and [f.name for f in out.glob('.*')] == [LOCK]  # the empty lock file stays
     info, rep = json.loads((out / 'pseudo.json').read_text()), json.loads((out / 'report.json').read_text())
     assert (info['alpha'], info['clip'], info['simulated']) == (0.25, False, True)
     assert rep['clip'] is False and 0 < rep['labeled_fraction'] <= 1 and 'abstained_fraction' in rep
