@@ -1,4 +1,4 @@
-"""Benchmark the streaming pixel-wise calibration (`conformalsam.calibrator.Calibrator`).
+"""Benchmark the streaming pixel-wise calibration (`conformalsam.streaming.Calibrator`).
 
 Feeds N random score maps (G x G, ~10% NaN) one image at a time through `Calibrator.add_scores` with
 `max_images=N`, then reads q̂. Only the calibration calls are timed, not making the random maps. The last line is
@@ -13,7 +13,7 @@ import numpy as np
 import torch
 from fastprogress.fastprogress import progress_bar
 from conformalsam.calibrate import pixel_quantiles
-from conformalsam.calibrator import Calibrator
+from conformalsam.streaming import Calibrator, Calibration
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -26,7 +26,7 @@ def main():
     args = ap.parse_args()
 
     rng = np.random.default_rng(args.seed)
-    cal = Calibrator(args.alpha, grid=args.grid, max_images=args.n)
+    cal = Calibrator(Calibration(args.alpha, grid=args.grid, clip=False), max_images=args.n)
     shape = (args.grid, args.grid)
     kept = np.empty((args.n, *shape), np.float32) if args.check else None  # every map, for the exactness check
     seconds = 0.0
@@ -41,7 +41,7 @@ def main():
     seconds += time.perf_counter() - t0
 
     if args.check:
-        ref = pixel_quantiles(torch.from_numpy(kept), args.alpha)
+        ref = pixel_quantiles(torch.from_numpy(kept), args.alpha, clip=False)
         assert torch.equal(q, ref), f"streaming q̂ differs from pixel_quantiles at {int((q != ref).sum())} locations"
         print(f"exact: streaming q̂ == pixel_quantiles at all {q.numel()} locations ({cal!r})")
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # ru_maxrss is in KiB on Linux

@@ -28,7 +28,7 @@ from conformalsam.core import VOC_CLASSES
 from conformalsam.data import load_image
 from conformalsam.labelers import Sam3Labeler
 from conformalsam.testing import tiny_sam3, tiny_clip_tokenizer
-from conformalsam.pseudo import sufficient_stats
+from conformalsam.maps import sufficient_stats
 
 
 def _sync(device):

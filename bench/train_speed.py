@@ -45,13 +45,16 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
+import conformalsam  # first: it imports fastai without torch.jit's deprecation note (see its __init__)
 from fastai.callback.core import Callback, CancelValidException
 
 from transformers.utils import logging as hf_logging
-from conformalsam.data import make_synthetic, open_dataset
+from conformalsam.data import SplitData, make_synthetic, open_dataset
 from conformalsam.model import segformer, SYNTHETIC_ENCODER
-from conformalsam.loaders import semi_loaders
-from conformalsam.learner import semi_learner
+from conformalsam.loaders import Augment, semi_loaders
+from conformalsam.learner import SGDConfig, semi_learner
+from conformalsam.losses import SelfReliance
+from conformalsam.checkpoints import Checkpoint
 from conformalsam.train import TrainConfig, train
 
 DEFAULT = dict(size=48, crop=None, bs=8, variant='tiny', pretrained='synthetic', n_train=304, n_val=48, classes=8,
@@ -131,11 +134,11 @@ def learner(s, root, pseudo, kind, split):
     "A Learner for one epoch of `kind` at setting `s`."
     lab, val = open_dataset(root, root/f'splits/{split}/labeled.txt'), open_dataset(root, root/'splits/val.txt')
     unl = None if kind == 'label-only' else open_dataset(root, root/f'splits/{split}/unlabeled.txt')
-    dls = semi_loaders(lab, val, unl, pseudo if kind == 'stage1' else None, crop=s['crop'], bs=s['bs'],
-                       stage2=kind == 'stage2', num_workers=s['workers'])
+    dls = semi_loaders(lab, val, unl, pseudo if kind == 'stage1' else None, bs=s['bs'], stage2=kind == 'stage2',
+                       aug=Augment(s['crop']), num_workers=s['workers'])
     model = segformer(lab.info.num_classes, s['variant'], encoder(s))
-    return semi_learner(dls, model, lr=s['lr'], head_lr_mult=s['head_lr_mult'], sr_epoch=0 if kind == 'stage2' else None,
-                        ckpt_dir=tempfile.mkdtemp(prefix='speed_ckpt_'))  # as `train` does: a checkpoint every epoch
+    return semi_learner(dls, model, SGDConfig(s['lr'], s['head_lr_mult']), SelfReliance(0) if kind == 'stage2' else None,
+                        cbs=Checkpoint(tempfile.mkdtemp(prefix='speed_ckpt_')))  # as `train` does: one every epoch
 
 def time_epoch(learn):
     "Seconds per part of one epoch of `learn` (after one untimed warm-up epoch); `other` is the rest of `fit(1)`."
@@ -172,8 +175,8 @@ def label_only(s, root, split, seed=0):
         cfg = TrainConfig.preset('synthetic', variant=s['variant'], pretrained=encoder(s), epochs=epochs, sr_epoch=None,
                                  crop=s['crop'], bs=s['bs'], lr=s['lr'], head_lr_mult=s['head_lr_mult'], seed=seed,
                                  label_only_epoch='labeled')  # `lo_match` sets the steps instead
-        r = train(root, root/f'splits/{split}', root/'splits/val.txt', out, cfg, num_workers=s['workers'], resume=False,
-                  cbs=[fit] + ([FinalValid()] if s['final_valid'] else []))
+        r = train(SplitData(root, root/f'splits/{split}', root/'splits/val.txt'), out, cfg, num_workers=s['workers'],
+                  resume=False, cbs=[fit] + ([FinalValid()] if s['final_valid'] else []))
     wall = time.perf_counter() - t
     shutil.rmtree(out, ignore_errors=True)
     return r['miou'], wall, wall - fit.secs

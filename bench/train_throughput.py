@@ -48,14 +48,15 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
+import conformalsam  # first: it imports fastai without torch.jit's deprecation note (see its __init__)
 from fastai.callback.core import Callback, CancelFitException
 from fastai.data.core import DataLoaders
 
 from conformalsam.core import atomic_write, seed_everything
 from conformalsam.allspark import allspark
 from conformalsam.model import segformer
-from conformalsam.loaders import SemiDL, semi_loaders
-from conformalsam.losses import sr_weight
+from conformalsam.loaders import Augment, SemiDL, semi_loaders
+from conformalsam.losses import SelfReliance, sr_weight
 from conformalsam.learner import semi_learner
 from conformalsam.testing import tiny_segformer_config
 
@@ -169,15 +170,15 @@ def _disk_dls(args, dev, n_iter, work):
     val = open_dataset(root, root/'splits/val.txt')
     pseudo = root/'VOCdevkit/VOC2012/SegmentationClass'  # the GT masks stand in for pseudo-masks here
     nw = args.workers if args.workers is not None else min(16, os.cpu_count())
-    return semi_loaders(lab, val, unl, pseudo, crop=args.size, bs=4, num_workers=nw, device=dev)
+    return semi_loaders(lab, val, unl, pseudo, bs=4, aug=Augment(args.size), num_workers=nw, device=dev)
 
 
 def bench_learner(args, dev, stage, data, work, arch='segformer', compile=False, bs=4):
     n_iter = args.warmup + args.steps
     dls = _mem_dls(args, dev, n_iter, arch == 'allspark', bs) if data == 'mem' else _disk_dls(args, dev, n_iter, work)
     timer = _Timer(args.warmup, args.steps, dev)
-    learn = semi_learner(dls, make_model(args.tiny, arch, args.size), sr_epoch=0 if stage == 2 else None, cbs=timer,
-                         compile=compile)
+    learn = semi_learner(dls, make_model(args.tiny, arch, args.size), stage2=SelfReliance(0) if stage == 2 else None,
+                         cbs=timer, compile=compile)
     learn.model.to(dev)
     with learn.no_bar(), learn.no_logging(): learn.fit_poly(1)
     return timer.rate, timer.syncs

@@ -20,34 +20,37 @@ from filelock import FileLock, Timeout
 IGNORE = 255  # mask value for "no label": boundaries, void classes, rejected pseudo-label pixels
 
 # %% ../nbs/00_core.ipynb #b124ad55
-VOC_CLASSES = ('background', 'aeroplane', 'bicycle', 'bird', 'boat', 'bottle', 'bus', 'car', 'cat', 'chair', 'cow',
-               'diningtable', 'dog', 'horse', 'motorbike', 'person', 'pottedplant', 'sheep', 'sofa', 'train',
-               'tvmonitor')
+VOC_CLASSES = ('background', 'aeroplane', 'bicycle', 'bird', 'boat', 'bottle', 'bus', 'car', 'cat',
+               'chair', 'cow', 'diningtable', 'dog', 'horse', 'motorbike', 'person', 'pottedplant',
+               'sheep', 'sofa', 'train', 'tvmonitor')
 
 ADE20K_CLASSES = (
-    'wall', 'building', 'sky', 'floor', 'tree', 'ceiling', 'road', 'bed', 'windowpane', 'grass', 'cabinet',
-    'sidewalk', 'person', 'earth', 'door', 'table', 'mountain', 'plant', 'curtain', 'chair', 'car', 'water',
-    'painting', 'sofa', 'shelf', 'house', 'sea', 'mirror', 'rug', 'field', 'armchair', 'seat', 'fence', 'desk',
-    'rock', 'wardrobe', 'lamp', 'bathtub', 'railing', 'cushion', 'base', 'box', 'column', 'signboard',
-    'chest of drawers', 'counter', 'sand', 'sink', 'skyscraper', 'fireplace', 'refrigerator', 'grandstand', 'path',
-    'stairs', 'runway', 'case', 'pool table', 'pillow', 'screen door', 'stairway', 'river', 'bridge', 'bookcase',
-    'blind', 'coffee table', 'toilet', 'flower', 'book', 'hill', 'bench', 'countertop', 'stove', 'palm',
-    'kitchen island', 'computer', 'swivel chair', 'boat', 'bar', 'arcade machine', 'hovel', 'bus', 'towel', 'light',
-    'truck', 'tower', 'chandelier', 'awning', 'streetlight', 'booth', 'television receiver', 'airplane',
-    'dirt track', 'apparel', 'pole', 'land', 'bannister', 'escalator', 'ottoman', 'bottle', 'buffet', 'poster',
-    'stage', 'van', 'ship', 'fountain', 'conveyer belt', 'canopy', 'washer', 'plaything', 'swimming pool', 'stool',
-    'barrel', 'basket', 'waterfall', 'tent', 'bag', 'minibike', 'cradle', 'oven', 'ball', 'food', 'step', 'tank',
-    'trade name', 'microwave', 'pot', 'animal', 'bicycle', 'lake', 'dishwasher', 'screen', 'blanket', 'sculpture',
-    'hood', 'sconce', 'vase', 'traffic light', 'tray', 'ashcan', 'fan', 'pier', 'crt screen', 'plate', 'monitor',
-    'bulletin board', 'shower', 'radiator', 'glass', 'clock', 'flag')
+    'wall', 'building', 'sky', 'floor', 'tree', 'ceiling', 'road', 'bed', 'windowpane', 'grass',
+    'cabinet', 'sidewalk', 'person', 'earth', 'door', 'table', 'mountain', 'plant', 'curtain',
+    'chair', 'car', 'water', 'painting', 'sofa', 'shelf', 'house', 'sea', 'mirror', 'rug', 'field',
+    'armchair', 'seat', 'fence', 'desk', 'rock', 'wardrobe', 'lamp', 'bathtub', 'railing',
+    'cushion', 'base', 'box', 'column', 'signboard', 'chest of drawers', 'counter', 'sand', 'sink',
+    'skyscraper', 'fireplace', 'refrigerator', 'grandstand', 'path', 'stairs', 'runway', 'case',
+    'pool table', 'pillow', 'screen door', 'stairway', 'river', 'bridge', 'bookcase', 'blind',
+    'coffee table', 'toilet', 'flower', 'book', 'hill', 'bench', 'countertop', 'stove', 'palm',
+    'kitchen island', 'computer', 'swivel chair', 'boat', 'bar', 'arcade machine', 'hovel', 'bus',
+    'towel', 'light', 'truck', 'tower', 'chandelier', 'awning', 'streetlight', 'booth',
+    'television receiver', 'airplane', 'dirt track', 'apparel', 'pole', 'land', 'bannister',
+    'escalator', 'ottoman', 'bottle', 'buffet', 'poster', 'stage', 'van', 'ship', 'fountain',
+    'conveyer belt', 'canopy', 'washer', 'plaything', 'swimming pool', 'stool', 'barrel', 'basket',
+    'waterfall', 'tent', 'bag', 'minibike', 'cradle', 'oven', 'ball', 'food', 'step', 'tank',
+    'trade name', 'microwave', 'pot', 'animal', 'bicycle', 'lake', 'dishwasher', 'screen',
+    'blanket', 'sculpture', 'hood', 'sconce', 'vase', 'traffic light', 'tray', 'ashcan', 'fan',
+    'pier', 'crt screen', 'plate', 'monitor', 'bulletin board', 'shower', 'radiator', 'glass',
+    'clock', 'flag')
 
-CITYSCAPES_CLASSES = ('road', 'sidewalk', 'building', 'wall', 'fence', 'pole', 'traffic light', 'traffic sign',
-                      'vegetation', 'terrain', 'sky', 'person', 'rider', 'car', 'truck', 'bus', 'train', 'motorcycle',
-                      'bicycle')
+CITYSCAPES_CLASSES = ('road', 'sidewalk', 'building', 'wall', 'fence', 'pole', 'traffic light',
+                      'traffic sign', 'vegetation', 'terrain', 'sky', 'person', 'rider', 'car',
+                      'truck', 'bus', 'train', 'motorcycle', 'bicycle')
 
 # %% ../nbs/00_core.ipynb #9a1f8800
-CITYSCAPES_ID_TO_TRAINID = {7: 0, 8: 1, 11: 2, 12: 3, 13: 4, 17: 5, 19: 6, 20: 7, 21: 8, 22: 9, 23: 10, 24: 11, 25: 12,
-                            26: 13, 27: 14, 28: 15, 31: 16, 32: 17, 33: 18}
+CITYSCAPES_ID_TO_TRAINID = {7: 0, 8: 1, 11: 2, 12: 3, 13: 4, 17: 5, 19: 6, 20: 7, 21: 8, 22: 9,
+                            23: 10, 24: 11, 25: 12, 26: 13, 27: 14, 28: 15, 31: 16, 32: 17, 33: 18}
 
 # %% ../nbs/00_core.ipynb #c620de7a
 def voc_palette(n=256):
@@ -78,7 +81,9 @@ class DatasetInfo:
         self.name, self.classes, self.background = name, tuple(classes), background
     @property
     def num_classes(self): return len(self.classes)
-    def __repr__(self): return f"DatasetInfo({self.name!r}, {self.num_classes} classes, background={self.background})"
+    def __repr__(self):
+        return (f"DatasetInfo({self.name!r}, {self.num_classes} classes, "
+                f"background={self.background})")
 
 DATASETS = {
     'voc': DatasetInfo('voc', VOC_CLASSES, background=True),
@@ -97,12 +102,12 @@ def seed_everything(seed:int, # seed for `random`, `numpy` and `torch`
 
 # %% ../nbs/00_core.ipynb #5c8a7552
 def _umask():
-    "The process's umask: from /proc where Linux shows it (thread-safe), else by setting it and putting it back."
+    "The process's umask: from /proc where Linux shows it (thread-safe), else set and put back."
     try: return int(re.search(r'Umask:\s*([0-7]+)', Path('/proc/self/status').read_text())[1], 8)
     except (OSError, TypeError): m = os.umask(0); os.umask(m); return m
 
 def _share(path):
-    "Give `path` (and, for a folder, everything in it) the mode a plain `open` would: 0666/0777 minus the umask."
+    "Give `path` (and all in a folder) the mode a plain `open` would: 0666/0777 minus the umask."
     path, mask = Path(path), _umask()
     for p in [path, *(path.rglob('*') if path.is_dir() else ())]:
         if not p.is_symlink(): p.chmod((0o777 if p.is_dir() else 0o666) & ~mask)
@@ -115,18 +120,19 @@ def _disk_full(e): # an exception raised by a writer (safetensors' own errors ar
 
 def atomic_write(path, # the file (or directory) to produce
                  write): # callable writing to the temporary path it is given
-    "Produce `path` with `write(tmp)` + rename, so that `path` is either absent, the old version, or complete."
+    "Produce `path` by `write(tmp)` + rename: `path` is absent, the old version, or complete."
     path = Path(path)
     tmp = path.with_name(f'.{path.name}.tmp{os.getpid()}{path.suffix}')
     try:
         write(tmp)
-        _share(tmp)  # writers such as safetensors create 0600 files; others must be able to read the results
+        _share(tmp)  # writers such as safetensors create 0600 files; others must read the results
         if tmp.is_dir() and path.exists(): shutil.rmtree(path)
         os.replace(tmp, path)
     except Exception as e:
         if not _disk_full(e): raise
-        raise DiskFull(errno.ENOSPC, f"no space left on the device while writing {path} ({e}): free some space, then "
-                       "rerun the same command; it resumes where it stopped (nothing finished was lost)") from None
+        raise DiskFull(errno.ENOSPC, f"no space left on the device while writing {path} ({e}): "
+                       "free some space, then rerun the same command; it resumes where it stopped "
+                       "(nothing finished was lost)") from None
     finally:
         if tmp.is_dir(): shutil.rmtree(tmp, ignore_errors=True)
         else: tmp.unlink(missing_ok=True)
@@ -135,26 +141,28 @@ def atomic_write(path, # the file (or directory) to produce
 # %% ../nbs/00_core.ipynb #f01d1a0d
 class FolderBusy(RuntimeError): "Another live process writes the folder."
 
-LOCK = '.conformalsam.lock'  # the lock file `folder_lock` keeps in a folder; `LOCK + '.holder'` says who holds it
+# the lock file `folder_lock` keeps in a folder; `LOCK + '.holder'` says who holds it
+LOCK = '.conformalsam.lock'
 
 @contextmanager
 def folder_lock(folder, # the folder a run writes (created if missing)
-                what:str): # what this process does there, e.g. 'training run' (for the holder's description)
-    "Hold `folder`'s one-writer lock for the block; `FolderBusy` at once if another live process holds it."
-    folder = Path(os.path.abspath(folder))  # one lock object per folder, however the path is written
+                what:str): # what this process does there, e.g. 'training run' (for the holder file)
+    "Hold `folder`'s one-writer lock for the block; `FolderBusy` at once if another live process has it."
+    folder = Path(os.path.abspath(folder))  # one lock object per folder, however it is written
     folder.mkdir(parents=True, exist_ok=True)
     lock, holder = FileLock(folder/LOCK, timeout=0, is_singleton=True), folder/f'{LOCK}.holder'
     try: lock.acquire()
     except Timeout:
         try: who = holder.read_text().strip() or 'a run that is starting'
         except OSError: who = 'a run that is starting'
-        raise FolderBusy(f"{folder} is in use by another run: {who}. Two runs must not write one folder: wait for it "
-                         "to finish (or stop it), or use another folder") from None
+        raise FolderBusy(f"{folder} is in use by another run: {who}. "
+                         "Two runs must not write one folder: wait for it to finish (or stop it), "
+                         "or use another folder") from None
     outer = lock.lock_counter == 1
     try:
         if outer: atomic_write(holder, lambda t: t.write_text(
-            f"{what}, pid {os.getpid()} on {socket.gethostname()}, since {time.strftime('%Y-%m-%d %H:%M:%S')}, "
-            f"command: {shlex.join(sys.argv)}"))
+            f"{what}, pid {os.getpid()} on {socket.gethostname()}, "
+            f"since {time.strftime('%Y-%m-%d %H:%M:%S')}, command: {shlex.join(sys.argv)}"))
         yield folder
     finally:
         if outer: holder.unlink(missing_ok=True)

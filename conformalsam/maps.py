@@ -17,23 +17,27 @@ from .core import atomic_write
 
 # %% ../nbs/04b_maps.ipynb #a6a45f1b
 MAPS_FORMAT = 'conformalsam-maps-v1'  # the `format` tag of every maps file
-PROB_TOL = 1e-5  # a labeler's own softmax may leave [0, 1] by float rounding (1.0000001): accepted and clamped
-FORMS = ('full', 'stats', 'calib')  # what a maps file holds (metadata `form`; a file without it is 'full')
+# a labeler's own softmax may leave [0, 1] by float rounding (1.0000001): accepted and clamped
+PROB_TOL = 1e-5
+FORMS = ('full', 'stats', 'calib')  # what a maps file holds (metadata `form`; none: 'full')
 
 # %% ../nbs/04b_maps.ipynb #7e2cfce9
-TIED = 255  # `top` where several (object) classes share the largest probability: Eq. 4 abstains there
+TIED = 255  # `top` where several (object) classes share the largest probability: Eq. 4 abstains
 
 def sufficient_stats(probs, # float `[K, H, W]` labeler probabilities in [0, 1]
                      background:bool=True): # class 0 is background
-    "`{'top', 'p_top'[, 'p_bg']}` `[H, W]`: most probable (object) class or `TIED`, its probability, P(background)."
+    "`{'top', 'p_top'[, 'p_bg']}` `[H, W]`: most probable (object) class or `TIED`, its P, P(bg)."
     p = torch.as_tensor(probs)
-    if not p.is_floating_point() or p.ndim != 3: raise ValueError(f"probs must be float [K, H, W], got {p.dtype} {list(p.shape)}")
+    if not p.is_floating_point() or p.ndim != 3:
+        raise ValueError(f"probs must be float [K, H, W], got {p.dtype} {list(p.shape)}")
     K = p.shape[0]
-    if K > TIED: raise ValueError(f"K={K} classes do not fit the uint8 class map (at most {TIED}; {TIED} marks a tie)")
+    if K > TIED:
+        raise ValueError(f"K={K} classes do not fit the uint8 class map "
+                         f"(at most {TIED}; {TIED} marks a tie)")
     if background and K < 2: raise ValueError(f"background=True needs K >= 2 classes, got K={K}")
     obj = p[1:] if background else p
     best = obj.max(0)
-    tied = (obj == best.values).sum(0) > 1  # no object class uniquely best: Eq. 4 abstains (03_calibrate)
+    tied = (obj == best.values).sum(0) > 1  # no object class uniquely best: Eq. 4 abstains
     top = (best.indices + int(background)).masked_fill(tied, TIED)
     out = dict(top=top.to(torch.uint8), p_top=best.values.float().contiguous())
     if background: out['p_bg'] = p[0].float().contiguous()
@@ -42,50 +46,62 @@ def sufficient_stats(probs, # float `[K, H, W]` labeler probabilities in [0, 1]
 # %% ../nbs/04b_maps.ipynb #114c1e69
 def clamp_probs(p, # float tensor of probabilities
                 what:str): # what they are, for the message (e.g. "maps for FILE")
-    "`p` clamped to [0, 1] when it leaves that range by at most `PROB_TOL` (float rounding); else an error saying how far."
+    "`p` clamped to [0, 1] if it leaves it by at most `PROB_TOL` (float rounding); else an error."
     n_bad = int((~torch.isfinite(p)).sum())
-    if n_bad: raise ValueError(f"{what} must be finite probabilities, got {n_bad} NaN or infinite values")
+    if n_bad:
+        raise ValueError(f"{what} must be finite probabilities, got {n_bad} NaN or infinite values")
     if not p.numel(): return p
     lo, hi = (v.item() for v in torch.aminmax(p))
     if lo < -PROB_TOL or hi > 1 + PROB_TOL:
         worst = lo if -lo > hi - 1 else hi
-        raise ValueError(f"{what} must be probabilities in [0, 1], got values from {lo:.8g} to {hi:.8g} ({worst:.8g} "
-                         f"is {abs(worst - (worst > 0)):.3g} outside; up to {PROB_TOL:g} of float rounding is accepted)")
+        out = abs(worst - (worst > 0))
+        raise ValueError(f"{what} must be probabilities in [0, 1], got values from {lo:.8g} to "
+                         f"{hi:.8g} ({worst:.8g} is {out:.3g} outside; up to {PROB_TOL:g} of "
+                         f"float rounding is accepted)")
     return p.clamp(0, 1)
+
+def _stats_tensors(path, p, background, bg_channel):
+    "Form 'stats' of the float16 maps `p`: Eq. 4's statistics, as from the full file."
+    if background is None:
+        raise ValueError(f"form='stats' for {path} needs background= "
+                         "(is class 0 the background class?)")
+    if background and bg_channel == 'none':
+        raise ValueError(f"background=True but bg_channel='none' for {path}")
+    st = sufficient_stats(p.float(), bool(background))
+    return {k: v.half() if v.is_floating_point() else v for k, v in st.items()}
+
+def _kept(path, keep, K):
+    "Form 'calib': the sorted class indices of `keep`, checked."
+    keep = sorted({int(k) for k in (() if keep is None else np.asarray(keep).ravel())})
+    if not keep or keep[0] < 0 or keep[-1] >= K:
+        raise ValueError(f"form='calib' for {path} needs keep= class indices in [0, {K}), got {keep}")
+    return keep
 
 def save_maps(path, # destination `.safetensors` file
               probs, # float `[K, H, W]` tensor or array of per-class probabilities in [0, 1]
-              classes, # the K class names, in channel order
-              prompts=None, # the K prompts the model saw (default: the class names)
+              classes, # the K class names, in channel order (also recorded as the prompts)
               labeler:str='unknown', # id of the model that made the maps
-              form:str='full', # one of `FORMS`: the K maps, Eq. 4's statistics, or the maps of the classes in `keep`
+              form:str='full', # `FORMS`: the K maps, Eq. 4's statistics, or the maps of `keep`
               background:bool=None, # class 0 is the background class (needed by form 'stats')
-              keep=None, # form 'calib': the class indices kept (those of the image's GT mask: all that Eq. 3 reads)
-              bg_channel:str=None): # how channel 0 was made (metadata `bg_channel`; None: not recorded)
+              keep=None, # form 'calib': the classes kept (the GT mask's: all Eq. 3 reads)
+              bg_channel:str=None): # how channel 0 was made (metadata; None: not recorded)
     "Write `probs` in `form` (float16) with its metadata to `path` atomically; returns `path`."
     path, classes = Path(path), [str(c) for c in classes]
-    p = torch.as_tensor(probs if isinstance(probs, torch.Tensor) else np.asarray(probs)).detach().float().cpu()
+    p = probs if isinstance(probs, torch.Tensor) else torch.as_tensor(np.asarray(probs))
+    p = p.detach().float().cpu()
     if p.ndim != 3 or p.shape[0] != len(classes):
-        raise ValueError(f"maps for {path} must be [K={len(classes)}, H, W] (one map per class), got {tuple(p.shape)}")
+        raise ValueError(f"maps for {path} must be [K={len(classes)}, H, W] (one map per class), "
+                         f"got {tuple(p.shape)}")
     p = clamp_probs(p, f"maps for {path}")
-    prompts = classes if prompts is None else [str(q) for q in prompts]
-    if len(prompts) != len(classes): raise ValueError(f"{len(prompts)} prompts for {len(classes)} classes ({path})")
     if form not in FORMS: raise ValueError(f"form={form!r} for {path} is not one of {FORMS}")
-    meta = dict(format=MAPS_FORMAT, classes=json.dumps(classes), prompts=json.dumps(prompts), labeler=str(labeler),
-                form=form)
+    meta = dict(format=MAPS_FORMAT, classes=json.dumps(classes), prompts=json.dumps(classes),
+                labeler=str(labeler), form=form)
     if bg_channel is not None: meta['bg_channel'] = str(bg_channel)
     p = p.half()
     if form == 'full': tensors = {'probs': p}
-    elif form == 'stats':
-        if background is None:
-            raise ValueError(f"form='stats' for {path} needs background= (is class 0 the background class?)")
-        if background and bg_channel == 'none': raise ValueError(f"background=True but bg_channel='none' for {path}")
-        st = sufficient_stats(p.float(), bool(background))  # of the float16 maps: equal to the statistics of the full file
-        tensors = {k: v.half() if v.is_floating_point() else v for k, v in st.items()}
+    elif form == 'stats': tensors = _stats_tensors(path, p, background, bg_channel)
     else:
-        keep = sorted({int(k) for k in (() if keep is None else np.asarray(keep).ravel())})
-        if not keep or keep[0] < 0 or keep[-1] >= len(classes):
-            raise ValueError(f"form='calib' for {path} needs keep= class indices in [0, {len(classes)}), got {keep}")
+        keep = _kept(path, keep, len(classes))
         meta['channels'] = json.dumps(keep)
         tensors = {'probs': p[keep]}
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -93,35 +109,39 @@ def save_maps(path, # destination `.safetensors` file
     return atomic_write(path, lambda tmp: save_file(tensors, str(tmp), metadata=meta))
 
 # %% ../nbs/04b_maps.ipynb #d7e19ee7
-def _refuse(path, what): return ValueError(f"maps file {path}: {what}; delete it and export its maps again")
+def _refuse(path, what):
+    return ValueError(f"maps file {path}: {what}; delete it and export its maps again")
 
 def _meta(path, meta):
     "The metadata with `classes` and `prompts` decoded and checked."
     if meta.get('format') != MAPS_FORMAT:
         raise ValueError(f"{path} is not a {MAPS_FORMAT} maps file (format={meta.get('format')!r})")
     try: classes, prompts = json.loads(meta['classes']), json.loads(meta.get('prompts', meta['classes']))
-    except (KeyError, json.JSONDecodeError) as e: raise _refuse(path, f"unreadable class metadata ({e!r})") from e
+    except (KeyError, json.JSONDecodeError) as e:
+        raise _refuse(path, f"unreadable class metadata ({e!r})") from e
     for name, v in (('classes', classes), ('prompts', prompts)):
         if not isinstance(v, list) or not v or not all(isinstance(c, str) and c for c in v):
             raise _refuse(path, f"metadata {name} must be a non-empty list of names, got {v!r}")
-    if len(prompts) != len(classes): raise _refuse(path, f"{len(prompts)} prompts for {len(classes)} classes")
+    if len(prompts) != len(classes):
+        raise _refuse(path, f"{len(prompts)} prompts for {len(classes)} classes")
     return dict(meta, classes=classes, prompts=prompts, labeler=meta.get('labeler', 'unknown'))
 
-_DTYPES = dict(F16=torch.float16, BF16=torch.bfloat16, F32=torch.float32, F64=torch.float64, U8=torch.uint8,
-               I8=torch.int8, I16=torch.int16, I32=torch.int32, I64=torch.int64, BOOL=torch.bool)
+_DTYPES = dict(F16=torch.float16, BF16=torch.bfloat16, F32=torch.float32, F64=torch.float64,
+               U8=torch.uint8, I8=torch.int8, I16=torch.int16, I32=torch.int32, I64=torch.int64,
+               BOOL=torch.bool)
 
 def _channels(path, meta, K):
     "The class indices a 'calib' file keeps (metadata `channels`), checked."
     try: ch = json.loads(meta['channels'])
     except (KeyError, json.JSONDecodeError) as e:
         raise _refuse(path, f"form 'calib' without readable channels ({e!r})") from e
-    ok = isinstance(ch, list) and ch and ch == sorted(set(ch)) and all(isinstance(c, int) and 0 <= c < K for c in ch)
-    if not ok:
+    ok = isinstance(ch, list) and ch and ch == sorted(set(ch))
+    if not ok or not all(isinstance(c, int) and 0 <= c < K for c in ch):
         raise _refuse(path, f"channels {ch!r}, expected increasing class indices in [0, {K})")
     return ch
 
 def _check_tensor(path, name, heads, lead=None, what='', floating=True):
-    "The `(H, W)` of tensor `name` from the header: `[lead, H, W]` (`[H, W]` if `lead` is None), float or uint8."
+    "The `(H, W)` of tensor `name` in the header: float or uint8 `[lead, H, W]` (`lead` None: `[H, W]`)."
     if name not in heads: raise _refuse(path, f"no tensor named {name!r}")
     dt, shape = heads[name]
     if (dt in ('F16', 'BF16', 'F32', 'F64')) != floating or (not floating and dt != 'U8'):
@@ -134,41 +154,54 @@ def _check_tensor(path, name, heads, lead=None, what='', floating=True):
 
 
 # %% ../nbs/04b_maps.ipynb #7375e343
-def maps_header(path, # a maps file (written by `save_maps` or SEEM's export script)
-                classes=None, # the K class names expected, in channel order (None: whatever the file names)
-                size=None, # the expected `(height, width)` (None: any)
-                background:bool=None): # form 'stats': whether class 0 must be background (None: either)
-    "The checked metadata of a maps file with `form`, `size` (and `channels` for 'calib') added; no tensor is read."
-    path = Path(path)
+def _read_header(path):
+    "The metadata and `{name: (dtype, shape)}` of the tensors of the safetensors file `path`."
     if not path.is_file(): raise FileNotFoundError(f"maps file {path} does not exist")
     try:
         with safe_open(str(path), framework='pt') as f:
             meta = dict(f.metadata() or {})
             heads = {k: (f.get_slice(k).get_dtype(), f.get_slice(k).get_shape()) for k in f.keys()}
-    except Exception as e: raise ValueError(f"cannot read maps file {path} ({e}); expected a safetensors file") from e
+    except Exception as e:
+        raise ValueError(f"cannot read maps file {path} ({e}); expected a safetensors file") from e
+    return meta, heads
+
+def _stats_size(path, meta, heads, background):
+    "The `(H, W)` of a 'stats' file, its tensors and background checked."
+    hw = _check_tensor(path, 'top', heads, floating=False)
+    has_bg = 'p_bg' in heads
+    for name in ('p_top', 'p_bg')[:1 + has_bg]:
+        if _check_tensor(path, name, heads) != hw:
+            raise _refuse(path, f"{name!r} is {heads[name][1]}, 'top' {list(hw)}")
+    if has_bg and meta.get('bg_channel') == 'none':
+        raise _refuse(path, "'p_bg' present but bg_channel is 'none'")
+    if background is not None and has_bg != bool(background):
+        with_, has = 'with' if has_bg else 'without', 'one' if background else 'none'
+        raise ValueError(f"maps file {path} holds statistics {with_} a background class, but the "
+                         f"dataset has {has}; export its maps again")
+    return hw
+
+def maps_header(path, # a maps file (written by `save_maps` or SEEM's export script)
+                classes=None, # the K class names expected, in channel order (None: the file's)
+                size=None, # the expected `(height, width)` (None: any)
+                background:bool=None): # form 'stats': must class 0 be background (None: either)
+    "The checked metadata of a maps file, with `form`, `size` (and 'calib' `channels`); reads no tensor."
+    path = Path(path)
+    meta, heads = _read_header(path)
     meta = _meta(path, meta)
-    K, form = len(meta['classes']), meta.setdefault('form', 'full')  # no `form`: written before forms existed
+    K, form = len(meta['classes']), meta.setdefault('form', 'full')  # no `form`: older than forms
     if form not in FORMS: raise _refuse(path, f"form {form!r}, expected one of {FORMS}")
     if form == 'full': hw = _check_tensor(path, 'probs', heads, K, f'K=')
     elif form == 'calib':
         meta['channels'] = _channels(path, meta, K)
         hw = _check_tensor(path, 'probs', heads, len(meta['channels']), 'channels ')
-    else:
-        hw = _check_tensor(path, 'top', heads, floating=False)
-        has_bg = 'p_bg' in heads
-        for name in ('p_top', 'p_bg')[:1 + has_bg]:
-            if _check_tensor(path, name, heads) != hw:
-                raise _refuse(path, f"{name!r} is {heads[name][1]}, 'top' {list(hw)}")
-        if has_bg and meta.get('bg_channel') == 'none': raise _refuse(path, "'p_bg' present but bg_channel is 'none'")
-        if background is not None and has_bg != bool(background):
-            raise ValueError(f"maps file {path} holds statistics {'with' if has_bg else 'without'} a background "
-                             f"class, but the dataset has {'one' if background else 'none'}; export its maps again")
+    else: hw = _stats_size(path, meta, heads, background)
     if classes is not None and tuple(meta['classes']) != tuple(classes):
-        raise ValueError(f"maps file {path} holds K={K} classes {meta['classes']}, expected K={len(classes)} "
-                         f"{list(classes)}; export maps for these classes")
+        raise ValueError(f"maps file {path} holds K={K} classes {meta['classes']}, "
+                         f"expected K={len(classes)} {list(classes)}; export maps for these classes")
     if size is not None and hw != tuple(size):
         raise ValueError(f"maps file {path} is {hw[1]}x{hw[0]} (width x height), "
-                         f"but its image is {size[1]}x{size[0]}; export the maps of this image again")
+                         f"but its image is {size[1]}x{size[0]}; export the maps of this image "
+                         "again")
     return dict(meta, size=hw)
 
 # %% ../nbs/04b_maps.ipynb #11c072e1
@@ -180,10 +213,10 @@ def _check_probs(path, p):
         raise _refuse(path, f"values in [{p.min():.3g}, {p.max():.3g}], expected [0, 1]")
 
 def read_maps(path, # a maps file of any form
-              classes=None, # the K class names expected, in channel order (None: whatever the file names)
+              classes=None, # the K class names expected, in channel order (None: the file's)
               size=None, # the expected `(height, width)` (None: any)
-              background:bool=None): # form 'stats': whether class 0 must be background (None: either)
-    "`(maps, meta)`: float32 maps ('full', 'calib') or the statistics dict ('stats'), checked, and the metadata."
+              background:bool=None): # form 'stats': must class 0 be background (None: either)
+    "`(maps, meta)`: float32 maps ('full', 'calib') or the statistics dict ('stats'), checked."
     meta = maps_header(path, classes, size, background)
     with safe_open(str(path), framework='pt') as f: t = {k: f.get_tensor(k) for k in f.keys()}
     if meta['form'] != 'stats':
@@ -196,7 +229,8 @@ def read_maps(path, # a maps file of any form
     lo, K = int('p_bg' in st), len(meta['classes'])
     top = st['top'][st['top'] != TIED]
     if top.numel() and (top.min() < lo or top.max() >= K):
-        raise _refuse(path, f"'top' holds classes {top.min()} to {top.max()}, expected [{lo}, {K}) or 255 (a tie)")
+        raise _refuse(path, f"'top' holds classes {top.min()} to {top.max()}, "
+                            f"expected [{lo}, {K}) or 255 (a tie)")
     return st, meta
 
 # %% ../nbs/04b_maps.ipynb #860cf95e
@@ -204,26 +238,29 @@ _HELD = dict(stats="Eq. 4's statistics only (form 'stats', for unlabeled images)
              calib="the maps of its GT classes only (form 'calib', for calibration)")
 
 def _not_served(path, form, need, export):
-    return ValueError(f"maps file {path} holds {_HELD[form]}, but {need}; export {export} for {Path(path).stem}: "
-                      f"conformalsam/seem_export.py --form full (or --full-list with a list naming this image), or "
-                      f"`labelers.export_maps(labeler, dataset, folder, form='full')`")
+    return ValueError(f"maps file {path} holds {_HELD[form]}, but {need}; export {export} "
+                      f"for {Path(path).stem}: conformalsam/seem_export.py --form full (or "
+                      "--full-list with a list naming this image), or "
+                      "`labelers.export_maps(labeler, dataset, folder, form='full')`")
 
 def load_maps(path, # a maps file of form 'full' (written by `save_maps` or SEEM's export script)
-              classes=None, # the K class names expected, in channel order (None: whatever the file names)
+              classes=None, # the K class names expected, in channel order (None: the file's)
               size=None): # the expected `(height, width)` (None: any)
     "`(probs, meta)`: the float32 `[K, H, W]` maps of a full maps file, checked, and its metadata."
     form = maps_header(path, classes, size)['form']
-    if form != 'full': raise _not_served(path, form, 'the full maps of all K classes are needed', 'full maps')
+    if form != 'full':
+        raise _not_served(path, form, 'the full maps of all K classes are needed', 'full maps')
     return read_maps(path, classes, size)
 
 def load_stats(path, # a maps file of form 'stats' or 'full'
-               classes=None, # the K class names expected, in channel order (None: whatever the file names)
+               classes=None, # the K class names expected, in channel order (None: the file's)
                size=None, # the expected `(height, width)` (None: any)
                background:bool=True): # class 0 is the background class
-    "`(stats, meta)`: the image's Eq. 4 statistics (as `sufficient_stats` gives them) and the metadata."
+    "`(stats, meta)`: the image's Eq. 4 statistics (as `sufficient_stats` gives them), metadata."
     form = maps_header(path, classes, size, background)['form']
     if form == 'calib':
-        raise _not_served(path, form, "the statistics of an unlabeled image are needed", "'stats' or full maps")
+        raise _not_served(path, form, "the statistics of an unlabeled image are needed",
+                          "'stats' or full maps")
     data, meta = read_maps(path, classes, size, background)
     return (data if form == 'stats' else sufficient_stats(data, background)), meta
 
@@ -232,20 +269,22 @@ def calibration_maps(path, # a maps file of form 'full' or 'calib'
                      mask, # the image's int `[H, W]` GT mask (255: ignored)
                      size=None, # the image's `(height, width)` (None: the mask's)
                      load:bool=True): # False: check the header only and return `(None, meta)`
-    "`(probs, meta)`: float32 `[K, H, W]` maps with Eq. 3's scores on `mask` (from 'calib': zero off its channels)."
+    "`(probs, meta)`: float32 `[K, H, W]` maps giving Eq. 3's scores on `mask` ('calib': 0 elsewhere)."
     mask, K = np.asarray(mask), len(classes)
     if size is not None and tuple(size) != mask.shape:
-        raise ValueError(f"the GT mask given with maps file {path} is {mask.shape[1]}x{mask.shape[0]}, its image "
-                         f"{size[1]}x{size[0]} (width x height)")
+        raise ValueError(f"the GT mask given with maps file {path} is {mask.shape[1]}x{mask.shape[0]}, "
+                         f"its image {size[1]}x{size[0]} (width x height)")
     meta = maps_header(path, classes, mask.shape)
-    if meta['form'] == 'stats': raise _not_served(path, 'stats', 'calibration (Eq. 3) needs its maps', 'full maps')
+    if meta['form'] == 'stats':
+        raise _not_served(path, 'stats', 'calibration (Eq. 3) needs its maps', 'full maps')
     gt = [int(c) for c in np.unique(mask) if c != 255]
     if meta['form'] == 'calib' and (miss := sorted(set(gt) - set(meta['channels']))):
-        raise ValueError(f"maps file {path} keeps the classes {meta['channels']}, but the GT mask of its image also "
-                         f"holds {miss}; export its maps again with the classes of its mask (form 'calib') or in full")
+        raise ValueError(f"maps file {path} keeps the classes {meta['channels']}, but the GT mask "
+                         f"of its image also holds {miss}; export its maps again with the classes "
+                         "of its mask (form 'calib') or in full")
     if not load: return None, meta
     p, meta = read_maps(path, classes, mask.shape)
     if meta['form'] == 'full': return p, meta
-    out = p.new_zeros((K, *p.shape[1:]))  # Eq. 3 reads P[y] at the GT class y only (`calibrate.nonconformity`)
+    out = p.new_zeros((K, *p.shape[1:]))  # Eq. 3 reads P[y] at the GT class y only
     out[meta['channels']] = p
     return out, meta

@@ -30,6 +30,7 @@ def _digest(*tensors):
 
 def worker(work, out):
     from fastai.callback.core import Callback
+    from conformalsam.data import SplitData
     from conformalsam.train import train
 
     class Seen(Callback):
@@ -55,9 +56,9 @@ def worker(work, out):
 
     seen = Seen()
     work = Path(work); root = work/'synth'
-    res = train(root, root/'splits/1_4', root/'splits/val.txt', out,
+    res = train(SplitData(root, root/'splits/1_4', root/'splits/val.txt', pseudo_dir=work/'pseudo'), out,
                 config(work, arch='allspark', epochs=2, sr_epoch=1, smem_epoch=1, deterministic=False),
-                pseudo_dir=work/'pseudo', num_workers=0, cbs=[seen])
+                num_workers=0, cbs=[seen])
     rank = int(os.environ['RANK'])
     (Path(out)/f'rank{rank}.json').write_text(json.dumps(dict(miou=res['miou'], seen=seen.log, memory=seen.memory,
                                                               weights=seen.weights)))

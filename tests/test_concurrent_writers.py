@@ -1,12 +1,12 @@
-"""Two runs on one output folder, and Ctrl-C in the middle of training.
+"""Two runs on one output folder, and Ctrl-C in the middle of pseudo-labeling or training.
 
 - Two `conformalsam_pseudo` on one cache folder, and two `conformalsam_train` on one output folder, the second started
   while the first holds the folder: the first finishes with outputs byte-identical to a solo run's, the second is
   refused at once (non-zero exit) with a message naming the folder and the holder's pid.
 - A `conformalsam_pseudo` killed with SIGKILL while it holds the cache leaves no lock that blocks: the next run on the
   same folders succeeds, with a solo run's outputs (`folder_lock` is an OS lock, released when its process dies).
-- SIGINT after training's first checkpoint: the command stops (exit 130) without a traceback, says how to resume,
-  and the same command run again ends with a solo run's outputs.
+- SIGINT while pseudo-labeling, or after training's first checkpoint: the command stops (exit 130) without a
+  traceback, says how to resume, and the same command run again ends with a solo run's outputs.
 
 The first ("holder") run is the console command's own function, slowed down (each image labeled waits 1.5 s; training
 waits, before its first epoch, until the test has run the second command) so that the second one certainly starts
@@ -28,9 +28,9 @@ import sys, time
 from conformalsam.simulated import SimulatedLabeler
 predict = SimulatedLabeler.predict
 SimulatedLabeler.predict = lambda self, ims, classes: (time.sleep(1.5 * len(ims)), predict(self, ims, classes))[1]
-from conformalsam.pseudo import pseudo_labels
+from conformalsam.pseudo import pseudo_cli
 sys.argv = ['conformalsam_pseudo', *sys.argv[1:]]
-pseudo_labels()
+pseudo_cli()
 """
 
 SLOW_TRAIN = """
@@ -91,7 +91,8 @@ def test_two_pseudo_runs_on_one_cache(work):
     b = run_cli('conformalsam_pseudo', *_pseudo_args(work, cache, work/'p_out_b'))
     assert a.poll() is None, "the holder ended before the second run was refused: the test proves nothing"
     msg = b.stdout + b.stderr
-    assert b.returncode != 0 and str(cache) in msg and f'pid {a.pid}' in msg and 'in use by another run' in msg, msg
+    assert b.returncode == 2 and str(cache) in msg and f'pid {a.pid}' in msg and 'in use by another run' in msg, msg
+    assert msg.startswith('conformalsam_pseudo: error: ') and 'Traceback' not in msg, msg  # one line, no traceback
     assert not (work/'p_out_b').exists()  # refused before anything was written
     assert a.wait(TIMEOUT) == 0, a.stdout.read()[-3000:]
     a.stdout.close()
@@ -105,6 +106,21 @@ def test_killed_pseudo_run_does_not_block(work):
     _wait_for(a, lambda: (cache/LOCK_HOLDER).exists() and any((cache/'stats').glob('*.safetensors')))
     a.send_signal(signal.SIGKILL); a.wait(); a.stdout.close()
     assert (cache/LOCK_HOLDER).exists()  # the dead holder's description stays: it must not block
+    if not (work/'p_ref_cache').exists(): test_two_pseudo_runs_on_one_cache(work)
+    p = run_cli('conformalsam_pseudo', *_pseudo_args(work, cache, out))
+    assert p.returncode == 0, p.stderr[-3000:]
+    assert _files(cache) == _files(work/'p_ref_cache') and _files(out) == _files(work/'p_ref_out')
+
+
+def test_sigint_stops_pseudo_labeling_and_resumes(work):
+    cache, out = work/'i_cache', work/'i_out'
+    a = _start(SLOW_PSEUDO, *_pseudo_args(work, cache, out))
+    _wait_for(a, lambda: any((cache/'stats').glob('*.safetensors')))
+    a.send_signal(signal.SIGINT)
+    msg = a.communicate(timeout=60)[0]
+    assert a.returncode == 130, f"exit {a.returncode}:\n{msg[-3000:]}"
+    assert 'Traceback' not in msg and 'interrupted' in msg and 'rerun the same command to resume' in msg, msg[-3000:]
+    assert not (cache/LOCK_HOLDER).exists()  # the lock ends with its run
     if not (work/'p_ref_cache').exists(): test_two_pseudo_runs_on_one_cache(work)
     p = run_cli('conformalsam_pseudo', *_pseudo_args(work, cache, out))
     assert p.returncode == 0, p.stderr[-3000:]

@@ -9,9 +9,10 @@ from pathlib import Path
 
 JOB = """
 import sys
-from conformalsam.experiment import resolve, run_experiment
-p = resolve('synthetic', '1_2', epochs=1, crop=32, results_dir=sys.argv[1], synthetic=dict(n_train=32, n_val=8, size=32))
-recs = run_experiment(p, sys.argv[2].split(','), num_workers=0)
+from conformalsam.experiment import Data, resolve, run_experiment
+exp = resolve(Data('synthetic', '1_2', synthetic=dict(n_train=32, n_val=8, size=32)), train=dict(epochs=1, crop=32),
+              results_dir=sys.argv[1])
+recs = run_experiment(exp, sys.argv[2].split(','), num_workers=0)
 print('RECORDS', [r['method'] for r in recs])
 """
 
@@ -19,9 +20,9 @@ def test_two_jobs_share_results_dir(tmp_path):
     env = dict(os.environ, HF_HUB_OFFLINE='1', OMP_NUM_THREADS='1', CUDA_VISIBLE_DEVICES='')
     res = tmp_path/'results'
     # the synthetic data set is written before the jobs start (make_synthetic is not what this test is about)
-    subprocess.run([sys.executable, '-c', "import sys; from conformalsam.experiment import resolve; "
-                    "resolve('synthetic', '1_2', results_dir=sys.argv[1], synthetic=dict(n_train=32, n_val=8, size=32))",
-                    str(res)], env=env, check=True)
+    subprocess.run([sys.executable, '-c', "import sys; from conformalsam.experiment import Data, resolve, write_inputs; "
+                    "write_inputs(resolve(Data('synthetic', '1_2', synthetic=dict(n_train=32, n_val=8, size=32)), "
+                    "results_dir=sys.argv[1]))", str(res)], env=env, check=True)
     jobs = [subprocess.Popen([sys.executable, '-c', JOB, str(res), ms], env=env, stdout=subprocess.PIPE,
                              stderr=subprocess.STDOUT, text=True) for ms in ('label-only,cp', 'cp,labeler-raw')]
     outs = [j.communicate(timeout=300)[0] for j in jobs]

@@ -77,9 +77,9 @@ class KnowsNothing(SimulatedLabeler):
 def test_experiment_record_carries_the_warning(tmp_path, monkeypatch, capsys):
     import conformalsam.experiment as ex
     monkeypatch.setattr(ex, 'make_labeler', lambda kind, model, datasets, **kw: KnowsNothing(datasets))
-    p = ex.resolve('synthetic', '1_2', results_dir=tmp_path / 'results', epochs=1, sr_epoch=1,
-                   synthetic=dict(n_train=32, n_val=8, size=32))
-    rec = ex.run_method(p, 'cp', 0, num_workers=0)
+    exp = ex.write_inputs(ex.resolve(ex.Data('synthetic', '1_2', synthetic=dict(n_train=32, n_val=8, size=32)),
+                                     train=dict(epochs=1, sr_epoch=1), results_dir=tmp_path / 'results'))
+    rec = ex.run_method(exp, 'cp', 0, num_workers=0)
     w = rec['calibration_warning']
     assert w is not None and w['tied_fraction'] == 1.0 and w['chance_fraction'] == 1.0
     assert rec['masks_quality']['labeled_fraction'] == 0  # no pixel labeled from a tie

@@ -7,7 +7,7 @@ environment `accelerate launch --cpu --num_processes 2` would give them (`ACCELE
 sees a multi-CPU run (`ACCELERATE_USE_CPU` is what makes accelerate choose `MULTI_CPU`/gloo instead of `NO`), creates
 the gloo process group, and wraps the validation loader in `DistributedDL`.
 
-On CPU this needs `conformalsam.metrics.patch_distributed_dl()`, the one explicit call that patches fastai's
+On CPU this needs `conformalsam.distributed.patch_distributed_dl()`, the one explicit call that patches fastai's
 `DistributedDL._broadcast` (fastai 2.8.7 broadcasts on CUDA whatever the backend), as `train` makes it.
 
 The validation set has 13 items in batches of 3: 13 is not a multiple of 2 * 3, and it is odd, so `DistributedDL`
@@ -55,7 +55,7 @@ def worker(out_dir):
     from fastai.callback.core import Callback
     from fastai.data.core import DataLoaders
     import fastai.distributed  # adds Learner.distrib_ctx
-    from conformalsam.metrics import patch_distributed_dl
+    from conformalsam.distributed import patch_distributed_dl
     patch_distributed_dl()  # fastai's DistributedDL on gloo
     from fastai.learner import Learner
     import torch.nn.functional as F

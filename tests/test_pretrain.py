@@ -4,7 +4,7 @@ from safetensors.torch import load_file
 from transformers import SegformerModel
 from refusals import run_cli
 from conformalsam.model import segformer, SYNTHETIC_ENCODER, SEGFORMER_VARIANTS
-from conformalsam.pretrain import pretrain_encoder
+from conformalsam.pretrain import PretrainRecipe, pretrain_cli
 
 def digest(folder): return hashlib.sha256((folder/'model.safetensors').read_bytes()).hexdigest()
 
@@ -23,9 +23,9 @@ def test_shipped_encoder():
     assert len(saved) == len(state)  # `segformer` refuses a checkpoint that lacks encoder weights
     ref = SegformerModel.from_pretrained(SYNTHETIC_ENCODER).state_dict()
     assert all((state[k] == v).all() for k, v in ref.items())
-    defaults = {k: p.default for k, p in inspect.signature(pretrain_encoder).parameters.items()}
     recipe = json.loads((SYNTHETIC_ENCODER/'pretrain.json').read_text())['recipe']
-    assert recipe == dict(variant=defaults['variant'], steps=defaults['steps'], bs=defaults['bs'], sizes=list(defaults['sizes']),
-                          lr=defaults['lr'], hues=defaults['hues'], seed=defaults['seed'])
+    assert recipe == PretrainRecipe().to_dict()
+    cli = {k: p.default for k, p in inspect.signature(pretrain_cli).parameters.items() if k != 'out'}
+    assert cli == {k: v for k, v in recipe.items() if k in cli}  # the command's defaults are the recipe's
     assert (SYNTHETIC_ENCODER/'model.safetensors').stat().st_size < 4e6  # a few MB at most
     assert SEGFORMER_VARIANTS[recipe['variant']]['hidden_sizes'] == m.encoder.config.hidden_sizes

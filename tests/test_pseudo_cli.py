@@ -1,8 +1,8 @@
 """`conformalsam_pseudo` run as a user runs it: by name, in a shell, chained with `&&`.
 
 A successful run exits 0 (so `conformalsam_pseudo ... && conformalsam_train ...` trains), writes the masks,
-`pseudo.json` and `report.json`; `--clip` selects the paper's clipped quantile rule, which accepts a labeled set
-too small for the exact rule; `--masks` selects the mask folder of a VOC layout; without `--labeler` nothing is
+`pseudo.json` and `report.json` under the paper's clipped quantile rule (the default); `--no-clip` selects the exact
+rule, which refuses a labeled set too small for it; `--masks` selects the mask folder of a VOC layout; without `--labeler` nothing is
 written. The command exists after `pip install -e .`.
 """
 import json, shlex, shutil, sys
@@ -32,16 +32,16 @@ def test_success_exits_0_and_chains(root, tmp_path):
     out = tmp_path / 'out'
     assert len(list(out.glob('*.png'))) == 24 and [f.name for f in out.glob('.*')] == [LOCK]  # the empty lock file stays
     info, rep = json.loads((out / 'pseudo.json').read_text()), json.loads((out / 'report.json').read_text())
-    assert (info['alpha'], info['clip'], info['simulated']) == (0.25, False, True)
-    assert rep['clip'] is False and 0 < rep['labeled_fraction'] <= 1 and 'abstained_fraction' in rep
+    assert (info['alpha'], info['clip'], info['simulated']) == (0.25, True, True)
+    assert rep['clip'] is True and 0 < rep['labeled_fraction'] <= 1 and 'abstained_fraction' in rep
 
 
 def test_clip_accepts_a_small_labeled_set(root, tmp_path):
     # 1/16: 2 labeled images; the exact rule needs 19 at alpha = 0.05 and is refused before anything is written
-    p = run_cli('conformalsam_pseudo', *_args(root, '1_16', tmp_path, '--alpha', '0.05'))
+    p = run_cli('conformalsam_pseudo', *_args(root, '1_16', tmp_path, '--alpha', '0.05', '--no-clip'))
     assert p.returncode != 0 and 'n=2 labeled images are too few' in p.stderr, p.stderr[-3000:]
     assert not (tmp_path / 'cache').exists() and not (tmp_path / 'out').exists()
-    p = run_cli('conformalsam_pseudo', *_args(root, '1_16', tmp_path, '--alpha', '0.05', '--clip'))
+    p = run_cli('conformalsam_pseudo', *_args(root, '1_16', tmp_path, '--alpha', '0.05'))
     assert p.returncode == 0, p.stderr[-3000:]
     info = json.loads((tmp_path / 'out/pseudo.json').read_text())
     assert info['clip'] is True and len(list((tmp_path / 'out').glob('*.png'))) == 30

@@ -23,8 +23,9 @@ def pipeline(root, cache):
     from conformalsam.data import open_dataset
     from conformalsam.simulated import SimulatedLabeler
     from conformalsam.pseudo import PseudoLabels
+    from conformalsam.streaming import Calibration
     lab, unl = [open_dataset(root, Path(root) / f'splits/1_4/{s}.txt') for s in ('labeled', 'unlabeled')]
-    return PseudoLabels(cache, SimulatedLabeler([lab, unl], seed=1), lab, unl, alpha=ALPHA, grid=GRID, bs=2)
+    return PseudoLabels(cache, SimulatedLabeler([lab, unl], seed=1), lab, unl, Calibration(ALPHA, grid=GRID, clip=False), bs=2)
 
 
 def worker(root, cache, out):

@@ -26,6 +26,7 @@ def pipeline(root, cache, log=None, delay=0.0):
     from conformalsam.data import open_dataset
     from conformalsam.simulated import SimulatedLabeler
     from conformalsam.pseudo import PseudoLabels
+    from conformalsam.streaming import Calibration
 
     class Slow(SimulatedLabeler):  # same id as SimulatedLabeler: the manifests of all runs agree
         def predict(self, images, classes):
@@ -39,7 +40,7 @@ def pipeline(root, cache, log=None, delay=0.0):
     lab, unl = [open_dataset(root, Path(root) / f'splits/1_4/{s}.txt') for s in ('labeled', 'unlabeled')]
     labeler = Slow([lab, unl], seed=3)
     labeler.mode = 'cal'
-    pl = PseudoLabels(cache, labeler, lab, unl, alpha=ALPHA, grid=GRID, bs=BS)
+    pl = PseudoLabels(cache, labeler, lab, unl, Calibration(ALPHA, grid=GRID, clip=False), bs=BS)
     calibrate = pl._calibrate
     def _calibrate():  # label the log lines of the two passes
         calibrate(); labeler.mode = 'unl'
@@ -143,7 +144,8 @@ def test_kill_and_resume():
         for k, v in _files(d / 'ref').items(): assert _files(cache)[k] == v, k  # the calibrator file included
         import numpy as np
         from conformalsam.pseudo import PseudoLabels
-        resumed = PseudoLabels(cache, ref.labeler, ref.labeled, unl, alpha=ALPHA, grid=GRID)
+        from conformalsam.streaming import Calibration
+        resumed = PseudoLabels(cache, ref.labeler, ref.labeled, unl, Calibration(ALPHA, grid=GRID, clip=False))
         np.testing.assert_array_equal(resumed.calibrator.quantiles().numpy(), ref.calibrator.quantiles().numpy())
         for i in range(0, 24, 5): np.testing.assert_array_equal(resumed.labels(i), ref.labels(i))
 

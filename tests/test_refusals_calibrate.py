@@ -10,7 +10,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from refusals import cases, check
 from conformalsam.testing import toy_pairs
 from conformalsam.calibrate import nonconformity, pixel_quantiles, conformal_rank, prediction_sets, calibrated_labels
-from conformalsam.calibrator import Calibrator
+from conformalsam.streaming import Calibrator, Calibration
 from conformalsam.coverage import evaluate
 
 
@@ -19,9 +19,9 @@ def env(tmp_path_factory):
     d = tmp_path_factory.mktemp('calib')
     pairs = toy_pairs(30, size=(12, 16))
     probs, target = pairs[0]
-    cal = Calibrator(0.1, grid=(12, 16), max_images=30)
+    cal = Calibrator(Calibration(0.1, grid=(12, 16), clip=False), max_images=30)
     for p, t in pairs: cal.update(p, t)
-    small = Calibrator(0.1, grid=(12, 16), max_images=5, clip=True)  # accepted with the clipped rule only
+    small = Calibrator(Calibration(0.1, grid=(12, 16), clip=True), max_images=5)  # accepted with the clipped rule only
     for p, t in pairs[:5]: small.update(p, t)
     (d / 'junk.safetensors').write_bytes(b'\x00' * 16)
     return SimpleNamespace(d=d, probs=probs, target=target, scores=torch.rand(20, 3, 4), cal=cal, small=small,
@@ -29,10 +29,10 @@ def env(tmp_path_factory):
 
 
 CASES = [
-    ('alpha not a number', lambda e: pixel_quantiles(e.scores, 'abc'), ValueError, "alpha='abc'"),
-    ('alpha 0', lambda e: pixel_quantiles(e.scores, 0), ValueError, 'alpha=0'),
-    ('alpha 1', lambda e: conformal_rank(10, 1), ValueError, 'alpha=1'),
-    ('calibrator alpha 1.5', lambda e: Calibrator(1.5), ValueError, 'alpha=1.5'),
+    ('alpha not a number', lambda e: pixel_quantiles(e.scores, 'abc', clip=False), ValueError, "alpha='abc'"),
+    ('alpha 0', lambda e: pixel_quantiles(e.scores, 0, clip=False), ValueError, 'alpha=0'),
+    ('alpha 1', lambda e: conformal_rank(10, 1, clip=False), ValueError, 'alpha=1'),
+    ('calibrator alpha 1.5', lambda e: Calibrator(Calibration(1.5, clip=False)), ValueError, 'alpha=1.5'),
     ('NaN probabilities', lambda e: nonconformity(e.nan_probs, e.target), ValueError, 'NaN'),
     ('probabilities above 1', lambda e: calibrated_labels(e.probs * 3, 0.5), ValueError, 'must lie in [0, 1]'),
     ('probs without a class axis', lambda e: nonconformity(e.probs[0], e.target), ValueError, '[..., K, H, W]'),
@@ -41,9 +41,9 @@ CASES = [
      'outside [0, 4)'),
     ('qhat with NaN', lambda e: prediction_sets(e.probs, float('nan')), ValueError, 'qhat contains 1 NaN'),
     ('background not a class', lambda e: calibrated_labels(e.probs, 0.5, background=9), ValueError, 'background=9'),
-    ('too few images for alpha (exact rule)', lambda e: Calibrator(0.05, max_images=12), ValueError,
+    ('too few images for alpha (exact rule)', lambda e: Calibrator(Calibration(0.05, clip=False), max_images=12), ValueError,
      'n=12 labeled images are too few for alpha=0.05'),
-    ('too few images: the minimum is named', lambda e: Calibrator(0.01, max_images=92), ValueError,
+    ('too few images: the minimum is named', lambda e: Calibrator(Calibration(0.01, clip=False), max_images=92), ValueError,
      'min_scores(alpha) = ceil(1/alpha) - 1 = 99'),
     ('too few images read with the exact rule', lambda e: e.small.quantiles(clip=False), ValueError, 'clip=True'),
     ('alpha above the kept scores', lambda e: e.cal.quantiles(0.5), ValueError, 'read quantiles at alpha <= 0.1'),

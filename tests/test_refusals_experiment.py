@@ -4,7 +4,8 @@ from pathlib import Path
 from types import SimpleNamespace
 import pytest
 from refusals import cases, check
-from conformalsam.experiment import resolve, run_experiment
+from conformalsam.experiment import Data, Labeling, resolve, run_experiment, write_inputs
+from conformalsam.streaming import Calibration
 
 TINY = dict(n_train=32, n_val=8, size=32)
 
@@ -14,8 +15,19 @@ def env(tmp_path_factory):
     voc = d/'devkit'/'VOCdevkit'/'VOC2012'
     for sub in ('JPEGImages', 'SegmentationClass'): (voc/sub).mkdir(parents=True)
     e = SimpleNamespace(d=d, res=d/'results', devkit=d/'devkit')
-    e.syn = lambda **kw: resolve('synthetic', kw.pop('split', '1_2'), results_dir=e.res, synthetic=TINY, **kw)
+    e.syn = lambda **kw: _syn(e.res, **kw)
     return e
+
+
+def _syn(res, split='1_2', alpha=0.05, clip=True, labeler=None, seeds=1, device='auto', config=None, **train):
+    "The embedded benchmark's experiment from the notebooks' flat parameters, its inputs written."
+    exp = resolve(Data('synthetic', split, synthetic=TINY), Labeling(labeler), Calibration(alpha, clip),
+                  train=dict(train, **(config or {})), seeds=seeds, results_dir=res, device=device)
+    return write_inputs(exp)
+
+
+def _real(e, split, labeler=None, masks='auto', root=None):
+    return resolve(Data(root or e.devkit, split, masks), Labeling(labeler), results_dir=e.res)
 
 CASES = [
     ('split 1_3 read by papermill as 13', lambda e: e.syn(split=1_3), ValueError, 'as the number 13'),
@@ -36,14 +48,14 @@ CASES = [
     ('repeated seeds', lambda e: e.syn(seeds=[1, 1]), ValueError, 'seeds=[1, 1]'),
     ('unknown device', lambda e: e.syn(device='tpu'), ValueError, "device='tpu'"),
     ('a real labeler on the synthetic benchmark', lambda e: e.syn(labeler='sam3'), ValueError, "labeler='sam3'"),
-    ('data_root that does not exist', lambda e: resolve(e.d/'nowhere', '92', labeler='sam3', results_dir=e.res),
+    ('data_root that does not exist', lambda e: _real(e, '92', 'sam3', root=e.d/'nowhere'),
      FileNotFoundError, 'nowhere'),
-    ('real data without a labeler', lambda e: resolve(e.devkit, '92', results_dir=e.res), ValueError,
+    ('real data without a labeler', lambda e: _real(e, '92'), ValueError,
      '-p labeler maps -p model MAPS_FOLDER'),
-    ('unknown labeler', lambda e: resolve(e.devkit, '92', labeler='seem', results_dir=e.res), ValueError, "labeler='seem'"),
-    ('split the shipped lists do not have', lambda e: resolve(e.devkit, '1_3', labeler='sam3', results_dir=e.res),
+    ('unknown labeler', lambda e: _real(e, '92', 'seem'), ValueError, "labeler='seem'"),
+    ('split the shipped lists do not have', lambda e: _real(e, '1_3', 'sam3'),
      ValueError, "no voc split named '1_3'"),
-    ('mask folder that does not exist', lambda e: resolve(e.devkit, '1_16', labeler='sam3', masks='Aug', results_dir=e.res),
+    ('mask folder that does not exist', lambda e: _real(e, '1_16', 'sam3', 'Aug'),
      ValueError, "masks='Aug'"),
     ('unknown method', lambda e: run_experiment(e.syn(), ['cp', 'seem']), ValueError, "methods ['seem']"),
     ('labeled set too small for alpha, exact rule', lambda e: run_experiment(e.syn(alpha=0.01, clip=False), ['cp']),

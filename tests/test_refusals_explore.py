@@ -9,6 +9,7 @@ from refusals import cases, check
 from conformalsam.data import make_synthetic, open_dataset
 from conformalsam.simulated import SimulatedLabeler
 from conformalsam.pseudo import PseudoLabels
+from conformalsam.streaming import Calibration
 from conformalsam.model import segformer
 from conformalsam.testing import tiny_segformer_encoder
 from conformalsam.explore import Explorer, fig3_panel, coverage_vs_alpha, sr_start_curve, model_dir, load_model
@@ -24,7 +25,7 @@ def env(tmp_path_factory):
     d = tmp_path_factory.mktemp('explore')
     root = make_synthetic(d / 'synth', n_train=32, n_val=4, size=32, seed=0)
     lab, unl = [open_dataset(root, root / f'splits/1_2/{s}.txt') for s in ('labeled', 'unlabeled')]
-    pl = PseudoLabels(d / 'cache', SimulatedLabeler([lab, unl], seed=0), lab, unl, alpha=0.2, grid=32, bs=4).run()
+    pl = PseudoLabels(d / 'cache', SimulatedLabeler([lab, unl], seed=0), lab, unl, Calibration(0.2, grid=32, clip=False), bs=4).run()
     pl.labeler = Armed([lab, unl])  # the cache is filled: from here on nothing may call the labeler
     rec = dict(dataset='synthetic', split='1_2', key='cp-0123', method='cp', params=dict(train=dict(arch='segformer')))
     segformer(lab.info.num_classes, None, tiny_segformer_encoder(d / 'encoder')).save_pretrained(model_dir(d / 'results', rec))

@@ -7,8 +7,9 @@ from safetensors.torch import save_file
 from refusals import cases, check
 from conformalsam.data import make_synthetic, open_dataset
 from conformalsam.maps import MAPS_FORMAT, save_maps
-from conformalsam.labelers import make_labeler, MapsLabeler, ClipSegLabeler, Sam3Labeler, GroundedSamLabeler
-from conformalsam.simulated import SimulatedLabeler
+from conformalsam.labelers import MapsLabeler, ClipSegLabeler, Sam3Labeler, GroundedSamLabeler
+from conformalsam.factory import make_labeler
+from conformalsam.simulated import SimulatedLabeler, FailureModes
 from conformalsam.seem_export import write_maps
 
 
@@ -62,7 +63,7 @@ CASES = [
      ValueError, 's.safetensors'),
     ('simulated: image of another dataset', lambda e: SimulatedLabeler(e.ds)(e.tmp/'elsewhere.jpg', e.classes), ValueError, 'elsewhere.jpg'),
     ('simulated: other classes', lambda e: SimulatedLabeler(e.ds)(e.image, e.classes[:-1]), ValueError, 'simulates the classes'),
-    ('simulated: miss above 1', lambda e: SimulatedLabeler(e.ds, miss=1.5), ValueError, 'miss=1.5'),
+    ('simulated: miss above 1', lambda e: SimulatedLabeler(e.ds, failures=FailureModes(miss=1.5)), ValueError, 'miss=1.5'),
     ('simulated: no dataset', lambda e: make_labeler('simulated'), ValueError, 'at least one dataset'),
 ]
 

@@ -6,7 +6,7 @@ from safetensors.torch import save_file
 from transformers import SegformerConfig, SegformerModel, ViTConfig, ViTModel
 from refusals import CLI, cases, check, run_cli
 from conformalsam.model import SegFormer, segformer, segformer_config, pretrained_config, SYNTHETIC_ENCODER
-from conformalsam.pretrain import pretrain_encoder
+from conformalsam.pretrain import PretrainRecipe, pretrain_encoder
 
 
 @pytest.fixture(scope='module')
@@ -39,9 +39,9 @@ CASES = [
     ('unknown variant', lambda e: segformer(3, 'b6', None), ValueError, "unknown SegFormer variant 'b6'"),
     ('variant None without checkpoint', lambda e: segformer(3, None, None), ValueError, 'variant=None'),
     ('one class', lambda e: segformer_config('tiny', 1), ValueError, 'num_classes must be an integer >= 2, got 1'),
-    ('pretraining for 0 steps', lambda e: pretrain_encoder(steps=0), ValueError, 'steps=0'),
-    ('pretraining scenes too small', lambda e: pretrain_encoder(sizes=(8,)), ValueError, 'sizes=(8,)'),
-    ('pretraining an unknown variant', lambda e: pretrain_encoder(variant='b9', steps=1), ValueError, "'b9'"),
+    ('pretraining for 0 steps', lambda e: PretrainRecipe(steps=0), ValueError, 'steps=0'),
+    ('pretraining scenes too small', lambda e: PretrainRecipe(sizes=(8,)), ValueError, 'sizes=(8,)'),
+    ('pretraining an unknown variant', lambda e: pretrain_encoder(recipe=PretrainRecipe(variant='b9', steps=1)), ValueError, "'b9'"),
     ('pretraining command, 0 steps', lambda e: py_m('conformalsam.pretrain', e.tmp/'out', '--steps', '0'), CLI, 'steps=0'),
 ]
 

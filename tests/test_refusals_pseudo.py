@@ -18,6 +18,7 @@ from refusals import CLI, cases, check, run_cli
 from conformalsam.data import make_synthetic, open_dataset
 from conformalsam.labelers import MapsLabeler, export_maps
 from conformalsam.simulated import SimulatedLabeler
+from conformalsam.streaming import Calibration
 from conformalsam.pseudo import PseudoLabels
 
 
@@ -84,7 +85,16 @@ def env(tmp_path_factory):
 
 def _pl(e, folder, labeler=None, lab=None, unl=None, **kw):
     lab, unl = lab or e.lab, unl or e.unl
-    return PseudoLabels(e.d / folder, labeler or Guarded([lab, unl]), lab, unl, **dict(dict(alpha=0.25, grid=8), **kw))
+    spec = Calibration(**dict(dict(alpha=0.25, grid=8, clip=False), **kw))
+    return PseudoLabels(e.d / folder, labeler or Guarded([lab, unl]), lab, unl, spec)
+
+
+def _with_memory(nbytes, f):
+    "`f()` while the system reports `nbytes` of available memory (`pseudo.available_memory`)."
+    import conformalsam.pseudo as P
+    real, P.available_memory = P.available_memory, lambda: nbytes
+    try: return f()
+    finally: P.available_memory = real
 
 
 def _run_bad_maps(e, folder, bad):
@@ -120,7 +130,7 @@ CASES = [
      lambda e: str(e.bad_mask)),
     ('maps with NaN', lambda e: _run_bad_maps(e, 'c_nan', lambda p: p.masked_fill(torch.rand(p.shape) < .01, float('nan'))),
      ValueError, _image),
-    ('cli zero-byte unlabeled image', lambda e: _cli(e, '--clip', root=e.d / 'zero'), CLI, lambda e: f"cannot read image {e.zero}"),
+    ('cli zero-byte unlabeled image', lambda e: _cli(e, root=e.d / 'zero'), CLI, lambda e: f"cannot read image {e.zero}"),
     ('maps above 1', lambda e: _run_bad_maps(e, 'c_hi', lambda p: p * 2), ValueError, _image),
     ('maps above 1 says by how much', lambda e: _run_bad_maps(e, 'c_hi2', lambda p: p * 2), ValueError, 'outside; up to 1e-05'),
     ('damaged cache manifest', lambda e: _pl(e, 'badman').run(), ValueError, lambda e: f"manifest {e.d / 'badman/manifest.json'} is damaged"),
@@ -148,7 +158,9 @@ CASES = [
     ('cli without --labeler shows the SEEM export', lambda e: _cli(e, labeler=()), CLI, 'python seem_export.py'),
     ('cli with an unknown labeler', lambda e: _cli(e, labeler=('--labeler', 'seem')), CLI, "'seem' is not one of"),
     ('cli alpha not a number', lambda e: _cli(e, '--alpha', 'abc'), CLI, "'abc'"),
-    ('cli labeled set too small', lambda e: _cli(e, '--alpha', '0.05', lab=16), CLI, 'or clip=True'),
+    ('images larger than the memory available', lambda e: _with_memory(1000, lambda: _pl(e, 'c_mem').run()),
+     MemoryError, lambda e: f"{e.lab.items[0].image.parent}"),
+    ('cli labeled set too small', lambda e: _cli(e, '--alpha', '0.05', '--no-clip', lab=16), CLI, 'or clip=True'),
     ('cli unwritable output folder', lambda e: run_cli('conformalsam_pseudo', e.root, e.split(4, 'labeled'),
      e.split(4, 'unlabeled'), e.d / 'cli_cache', '/proc/conformalsam_out', '--labeler', 'simulated'), CLI,
      '/proc/conformalsam_out'),

@@ -13,6 +13,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parent))
 from refusals import CLI, run_cli, cases, check
 from test_train_resume import make_inputs, config
+from conformalsam.data import SplitData
 from conformalsam.train import TrainConfig, train
 
 
@@ -28,7 +29,8 @@ def env():
         e = SimpleNamespace(work=work, root=root, split=root/'splits/1_4', val=root/'splits/val.txt', pseudo=work/'pseudo',
                             cfg=config(work, epochs=2, sr_epoch=1, deterministic=False), file=work/'a_file')
         e.file.write_text('not a folder')
-        e.train = lambda out, cfg=None, **k: train(e.root, e.split, e.val, out, cfg or e.cfg, **{'pseudo_dir': e.pseudo, **k})
+        e.data = lambda pseudo_dir=e.pseudo: SplitData(e.root, e.split, e.val, pseudo_dir=pseudo_dir)
+        e.train = lambda out, cfg=None, pseudo_dir=e.pseudo, **k: train(e.data(pseudo_dir), out, cfg or e.cfg, **k)
         e.cli = lambda out, *flags: run_cli('conformalsam_train', e.root, e.split, e.val, out, '--pseudo_dir', e.pseudo,
                                             '--preset', 'synthetic', '--variant', 'none', '--pretrained', work/'mit-tiny',
                                             '--epochs', '2', '--sr_epoch', '1', '--crop', '32', '--lr', '0.1',
@@ -77,7 +79,7 @@ CASES = [
     ('out cannot be written', lambda e: e.train('/proc/conformalsam_out'), PermissionError, '/proc/conformalsam_out'),
     ('pseudo-mask folder missing', lambda e: e.train(e.work/'x3', pseudo_dir=e.work/'no_masks'), FileNotFoundError,
      lambda e: str(e.work/'no_masks')),
-    ('split file missing', lambda e: train(e.root, e.root/'splits/1_3', e.val, e.work/'x4', e.cfg, e.pseudo),
+    ('split file missing', lambda e: train(SplitData(e.root, e.root/'splits/1_3', e.val, pseudo_dir=e.pseudo), e.work/'x4', e.cfg),
      FileNotFoundError, '1_3/labeled.txt'),
     ('AllSpark without unlabeled images', lambda e: e.train(e.work/'x5', e.cfg.replace(arch='allspark', sr_epoch=None),
                                                             pseudo_dir=None), ValueError, "arch='allspark' trains on"),

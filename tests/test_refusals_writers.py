@@ -13,9 +13,10 @@ sys.path.insert(0, str(Path(__file__).parent))
 from refusals import CLI, cases, check, run_cli
 from test_train_resume import make_inputs, config
 from conformalsam.core import DiskFull, FolderBusy
-from conformalsam.data import open_dataset
+from conformalsam.data import open_dataset, SplitData
 from conformalsam.experiment import load_results
 from conformalsam.simulated import SimulatedLabeler
+from conformalsam.streaming import Calibration
 from conformalsam.pseudo import PseudoLabels
 import conformalsam.checkpoints as C, conformalsam.pseudo as P
 from conformalsam.model import SegFormer
@@ -51,9 +52,9 @@ def env(tmp_path_factory):
     root = d/'synth'
     e = SimpleNamespace(d=d, root=root, split=root/'splits/1_4', val=root/'splits/val.txt', who='test holder, pid ')
     e.cfg = config(d, epochs=1, sr_epoch=None, deterministic=False)
-    e.train = lambda out, **k: train(root, e.split, e.val, out, e.cfg, pseudo_dir=d/'pseudo', num_workers=0, **k)
+    e.train = lambda out, **k: train(SplitData(root, e.split, e.val, pseudo_dir=d/'pseudo'), out, e.cfg, num_workers=0, **k)
     lab, unl = open_dataset(root, e.split/'labeled.txt'), open_dataset(root, e.split/'unlabeled.txt')
-    e.pl = lambda folder: PseudoLabels(folder, SimulatedLabeler([lab, unl]), lab, unl, alpha=0.2, grid=8)
+    e.pl = lambda folder: PseudoLabels(folder, SimulatedLabeler([lab, unl]), lab, unl, Calibration(0.2, grid=8, clip=False))
     e.filled = e.pl(d/'cache').run()
     e.pseudo_cli = lambda cache, out: run_cli('conformalsam_pseudo', root, e.split/'labeled.txt',
                                               e.split/'unlabeled.txt', cache, out, '--labeler', 'simulated',

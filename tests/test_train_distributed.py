@@ -22,6 +22,7 @@ WORLD, TIMEOUT = 2, 150
 
 def worker(work, out):
     from fastai.callback.core import Callback
+    from conformalsam.data import SplitData
     from conformalsam.train import train
 
     class Seen(Callback):
@@ -43,8 +44,8 @@ def worker(work, out):
 
     seen = Seen()
     work = Path(work); root = work/'synth'
-    res = train(root, root/'splits/1_4', root/'splits/val.txt', out, config(work, epochs=2, sr_epoch=1, deterministic=False),
-                pseudo_dir=work/'pseudo', num_workers=0, keep=5, cbs=[seen])
+    data = SplitData(root, root/'splits/1_4', root/'splits/val.txt', pseudo_dir=work/'pseudo')
+    res = train(data, out, config(work, epochs=2, sr_epoch=1, deterministic=False), num_workers=0, keep=5, cbs=[seen])
     rank = int(os.environ['RANK'])
     (Path(out)/f'rank{rank}.json').write_text(json.dumps(dict(rank=rank, miou=res['miou'], seen=seen.log, weights=seen.weights)))
 

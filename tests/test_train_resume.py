@@ -30,6 +30,7 @@ def config(work, **changes):
 def worker(work, out, hold='none'):
     import time
     import conformalsam.train as T
+    from conformalsam.data import SplitData
     if hold == 'outputs':  # after the last checkpoint: hold before anything final is written
         T.atomic_write = lambda *a, **k: time.sleep(600)
     elif hold == 'save':  # hold inside the final save, the model written to its temporary folder
@@ -38,7 +39,8 @@ def worker(work, out, hold='none'):
         SegFormer.save_pretrained = lambda self, path: (save(self, path), time.sleep(600))
     work = Path(work)
     root = work/'synth'
-    T.train(root, root/'splits/1_4', root/'splits/val.txt', out, config(work), pseudo_dir=work/'pseudo', num_workers=0, keep=10)
+    data = SplitData(root, root/'splits/1_4', root/'splits/val.txt', pseudo_dir=work/'pseudo')
+    T.train(data, out, config(work), num_workers=0, keep=10)
 
 
 def make_inputs(work):
