@@ -4,9 +4,9 @@
 
 # %% auto #0
 __all__ = ['STANDARD_SIZES', 'WHOLE_LISTS', 'PARTS', 'DEEP_MODES', 'Item', 'LABELS', 'LAYOUTS', 'Split', 'read_split',
-           'split_names', 'split_entries', 'image_size', 'load_image', 'load_mask', 'check_size', 'SegDataset',
-           'detect_layout', 'layout_root', 'voc_dataset', 'ade20k_dataset', 'cityscapes_dataset', 'folder_dataset',
-           'mask_folder', 'open_dataset', 'open_split', 'SplitData']
+           'split_names', 'split_entries', 'image_size', 'to_rgb', 'load_image', 'load_mask', 'check_size',
+           'SegDataset', 'detect_layout', 'layout_root', 'voc_dataset', 'ade20k_dataset', 'cityscapes_dataset',
+           'folder_dataset', 'mask_folder', 'open_dataset', 'open_split', 'SplitData']
 
 # %% ../nbs/01_data.ipynb #a510b280
 import codecs, json, tarfile
@@ -158,14 +158,18 @@ def _to_8bit(im, path):
                          "expected 8-bit or 16-bit values: convert it to an 8-bit RGB image")
     return Image.fromarray(np.rint(a / 257).astype(np.uint8), 'L')
 
-def load_image(path): # an RGB (or grayscale, 8- or 16-bit) image file
-    "The image at `path` as an RGB PIL image; 16-bit grayscale scaled to 8 bits, deeper modes refused."
-    im = _open(path, 'image')
-    if im.mode in DEEP_MODES: im = _to_8bit(im, path)
+def to_rgb(im:Image.Image, # a PIL image of any mode
+           where): # what to name in a message: its file, or a description
+    "`im` as an RGB PIL image: 16-bit grayscale scaled to 8 bits (value / 257), floating-point refused."
+    if im.mode in DEEP_MODES: im = _to_8bit(im, where)
     elif im.mode == 'F':
-        raise ValueError(f"image {path} holds floating-point values (mode F); expected an "
+        raise ValueError(f"image {where} holds floating-point values (mode F); expected an "
                          "8-bit or 16-bit image: convert it to an 8-bit RGB image")
     return im.convert('RGB')
+
+def load_image(path): # an RGB (or grayscale, 8- or 16-bit) image file
+    "The image at `path` as an RGB PIL image; 16-bit grayscale scaled to 8 bits, deeper modes refused."
+    return to_rgb(_open(path, 'image'), path)
 
 # %% ../nbs/01_data.ipynb #935db997
 _ENCODINGS = ('index', 'ade', 'cityscapes')

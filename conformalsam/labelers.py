@@ -14,7 +14,7 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 from fastprogress.fastprogress import progress_bar
-from .data import SegDataset, load_image, image_size
+from .data import SegDataset, load_image, image_size, to_rgb
 from .core import IGNORE
 from .maps import FORMS, save_maps, maps_header, load_maps, load_stats, calibration_maps
 from .seem_export import load_seem, seem_maps, seem_texts, set_texts
@@ -23,7 +23,7 @@ from .seem_export import load_seem, seem_maps, seem_texts, set_texts
 def as_image(image): # PIL image, `[H, W, 3]` (or `[H, W]`) uint8 array, or image file path
     "`image` as an RGB PIL image; anything else fails with a message saying what was expected."
     if isinstance(image, (str, Path)): return load_image(image)
-    if isinstance(image, Image.Image): return image.convert('RGB')
+    if isinstance(image, Image.Image): return to_rgb(image, f'given as a {image.mode} PIL image')
     if isinstance(image, np.ndarray):
         if image.dtype != np.uint8 or image.ndim not in (2, 3) or image.shape[2:] not in ((), (3,)):
             raise ValueError(f"image array must be uint8 [H, W, 3] (or [H, W]), "
