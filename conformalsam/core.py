@@ -5,10 +5,10 @@
 # %% auto #0
 __all__ = ['IGNORE', 'VOC_CLASSES', 'ADE20K_CLASSES', 'CITYSCAPES_CLASSES', 'CITYSCAPES_ID_TO_TRAINID', 'VOC_PALETTE', 'DATASETS',
            'LOCK', 'voc_palette', 'colorize', 'DatasetInfo', 'seed_everything', 'DiskFull', 'atomic_write',
-           'FolderBusy', 'folder_lock', 'digest']
+           'FolderBusy', 'folder_lock', 'CLIParser', 'cli_parser', 'plain_errors', 'digest']
 
 # %% ../nbs/00_core.ipynb #b6a29d20
-import errno, hashlib, json, os, random, re, shlex, shutil, socket, sys, time
+import argparse, errno, hashlib, json, os, random, re, shlex, shutil, socket, sys, time
 from contextlib import contextmanager
 from pathlib import Path
 import numpy as np
@@ -167,6 +167,28 @@ def folder_lock(folder, # the folder a run writes (created if missing)
     finally:
         if outer: holder.unlink(missing_ok=True)
         lock.release()
+
+class CLIParser(argparse.ArgumentParser):
+    "An `ArgumentParser` whose usage errors are one line, `prog: error: ...`, exit status 2 (argparse's)."
+    def error(self, message): self.exit(2, f"{self.prog}: error: {message}\n")
+
+def cli_parser(prog:str, # the command's name
+               description:str, # what it does
+               example:str): # one worked command line (and a line of comment above it, if any)
+    "A `CLIParser` for `prog` whose `--help` ends with the worked `example`."
+    return CLIParser(prog=prog, description=description, epilog=f"example:\n  {example}",
+                     formatter_class=argparse.RawDescriptionHelpFormatter)
+
+@contextmanager
+def plain_errors(prog:str, # the command's name
+                 interrupted:str='', # what Ctrl-C leaves, appended to 'interrupted'
+                 errors=(ValueError, OSError)): # the exceptions that are the user's mistakes
+    "Ends a console command plainly: a user error as one line with status 2, Ctrl-C with status 130."
+    try: yield
+    except errors as e:  # bad paths and values, unwritable folders, a full disk
+        print(f"{prog}: error: {e}", file=sys.stderr); sys.exit(2)  # argparse's status
+    except KeyboardInterrupt:
+        print(f"{prog}: interrupted{interrupted}", file=sys.stderr); sys.exit(130)
 
 # %% ../nbs/00_core.ipynb #cc1cc57f
 def digest(obj): # any JSON-able value (dicts, lists, strings, numbers, None)

@@ -12,7 +12,7 @@ __all__ = ['VOC_COUNTS', 'METHODS', 'ABLATION', 'CP_VARIANTS', 'SYNTHETIC', 'VOC
 # %% ../nbs/08_experiment.ipynb #175ec220
 import json, math, re, time
 from contextlib import contextmanager
-from dataclasses import dataclass, field, asdict, fields, replace
+from dataclasses import dataclass, asdict, fields, replace
 from pathlib import Path
 import numpy as np
 import torch
@@ -28,6 +28,7 @@ from .factory import make_labeler, LABELERS, CHOOSE_LABELER
 from .pseudo import PseudoLabels, argmax_from_stats
 from .metrics import confusion_matrix, iou_from_confusion
 from .learner import predict_mask
+from .model import write_model_card
 from .train import train, TrainConfig, PRESETS
 
 # %% ../nbs/08_experiment.ipynb #c31ef52d
@@ -551,7 +552,9 @@ def run_method(exp:Experiment, # a resolved experiment whose inputs are written 
     stage1 = dict(calibration_warning=warning, simulated=bool(exp.simulated or sim),
                   masks_quality=mask_quality(pseudo, unl) if pseudo and exp.simulated else None,
                   stage2_start=check.result if check else None)
-    return dict(_record(exp, method, seed, res, stage1), seconds=round(time.time() - t0, 1))
+    rec = dict(_record(exp, method, seed, res, stage1), seconds=round(time.time() - t0, 1))
+    write_model_card(work/'train'/'model', rec)  # the card with the method, the experiment and SIMULATED
+    return rec
 
 # %% ../nbs/08_experiment.ipynb #8ea8476f
 # the fields of a results record that its readers (`load_results`'s callers, `tables`) use

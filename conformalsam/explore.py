@@ -4,7 +4,7 @@
 
 # %% auto #0
 __all__ = ['PALETTE', 'COVERAGE_ALPHAS', 'MODEL_CLASSES', 'calibratable', 'panels', 'fig3_panel', 'coverage_vs_alpha',
-           'sr_start_curve', 'model_dir', 'load_model', 'class_coverage', 'Explorer']
+           'sr_start_curve', 'training_curves', 'model_dir', 'load_model', 'class_coverage', 'Explorer']
 
 # %% ../nbs/09_explore.ipynb #d0fb8c8b
 import html, io, json, textwrap
@@ -201,6 +201,56 @@ def sr_start_curve(records, # results records (`experiment.load_results`); those
                  fontsize=9)
     fig.text(0.01, 0, textwrap.fill(table_caption(recs, 'mIoU (%) vs the epoch Stage II starts'), 90), fontsize=7,
              va='top', ha='left', wrap=True)
+    fig.tight_layout()
+    _save(fig, save)
+    return fig
+
+def _curve_runs(records):
+    "`{(label, sr_epoch): [history per seed]}`: one run per method, split, schedule, seed (the latest)."
+    last = {}
+    for r in records:
+        t, hist = r['params']['train'], r.get('history') or []
+        if not hist: continue
+        where = f"{r['dataset']} {r['split']}, " if len({(q['dataset'], q['split'])
+                                                          for q in records}) > 1 else ''
+        label = f"{where}{r['method']}" + (f" (SR from {t['sr_epoch']})" if r['method'] == 'cp+sr'
+                                           else '')
+        last[(label, t['sr_epoch'], t['epochs'], r['seed'])] = hist
+    out = {}
+    for (label, sr, _, _), h in last.items(): out.setdefault((label, sr), []).append(h)
+    return out
+
+def _band(ax, runs, key, color, label, scale=1):
+    "Mean +- sd over seeds of `key` per epoch (seeds that reached the epoch) on `ax`."
+    n = max(map(len, runs))
+    vals = [[scale * h[e][key] for h in runs if e < len(h)] for e in range(n)]
+    mean = np.array([np.mean(v) for v in vals])
+    sd = np.array([np.std(v, ddof=1) if len(v) > 1 else 0 for v in vals])
+    ax.plot(range(n), mean, '.-', color=color, label=label)
+    ax.fill_between(range(n), mean - sd, mean + sd, color=color, alpha=0.2, lw=0)
+
+def training_curves(records, # results records (`experiment.load_results`) with their `history`
+                    save=None): # PNG path to write the figure to (None: don't)
+    "Training loss and validation mIoU per epoch per method, mean ± sd over seeds; the Figure."
+    runs = _curve_runs(records)
+    if not runs: raise ValueError(f"none of the {len(records)} records has a training history "
+                                  "(records of `experiment.run_experiment`, results.json)")
+    fig, (a1, a2) = plt.subplots(1, 2, figsize=(12, 4))
+    for i, ((label, sr), hs) in enumerate(sorted(runs.items(), key=lambda kv: kv[0][0])):
+        c = plt.cm.tab20(i % 20)
+        _band(a1, hs, 'train_loss', c, f"{label} ({len(hs)} seed{'s' * (len(hs) > 1)})")
+        _band(a2, hs, 'mean_iou', c, label, scale=100)
+        for ax in (a1, a2):
+            if sr is not None and sr < max(map(len, hs)):  # Stage I | Stage II
+                ax.axvline(sr - 0.5, color=c, ls=':', lw=1)
+    a1.set_ylabel('training loss'); a2.set_ylabel('validation mIoU (%)')
+    for ax in (a1, a2):
+        ax.set_xlabel('epoch'); ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    a2.legend(*a1.get_legend_handles_labels(), fontsize=7, loc='upper left',
+              bbox_to_anchor=(1.02, 1))
+    sim = 'SIMULATED: ' if any(r.get('simulated') for r in records) else ''
+    fig.suptitle(f"{sim}training curves, mean ± sd over seeds (dotted: Stage II starts)",
+                 fontsize=9)
     fig.tight_layout()
     _save(fig, save)
     return fig

@@ -41,7 +41,9 @@ class PairedLoss(nn.Module):
         self.base, self.lam = base, lam
     def forward(self, pred, y):
         h = len(pred) // 2
-        return (1 - self.lam) * self.base(pred[:h], y[:h]) + self.lam * self.base(pred[h:], y[h:])
+        sup, unsup = self.base(pred[:h], y[:h]), self.base(pred[h:], y[h:])
+        self.halves = sup.detach(), unsup.detach()  # the halves' losses, for the training logs
+        return (1 - self.lam) * sup + self.lam * unsup
     def activation(self, x): return self.base.activation(x)
     def decodes(self, x): return self.base.decodes(x)
 

@@ -4,9 +4,10 @@
 
 # %% auto #0
 __all__ = ['SEGFORMER_VARIANTS', 'SYNTHETIC_ENCODER', 'segformer_config', 'SegFormer', 'checkpoint_source', 'pretrained_config',
-           'segformer', 'segformer_splitter']
+           'segformer', 'segformer_splitter', 'label_classes', 'write_model_card']
 
 # %% ../nbs/06_model.ipynb #244750e4
+import json
 from pathlib import Path
 import torch
 import torch.nn.functional as F
@@ -15,7 +16,7 @@ from transformers import (AutoConfig, SegformerConfig, SegformerModel,
                           SegformerForSemanticSegmentation)
 from huggingface_hub import is_offline_mode
 import conformalsam
-from .core import IGNORE
+from .core import IGNORE, DATASETS, atomic_write
 
 # %% ../nbs/06_model.ipynb #80eb0303
 SEGFORMER_VARIANTS = {
@@ -152,3 +153,88 @@ def segformer_splitter(model:SegFormer): # a `SegFormer` (or a DDP-wrapped one)
     "Two parameter groups: `[encoder parameters, decode-head parameters]`."
     model = getattr(model, 'module', model)
     return [list(model.encoder.parameters()), list(model.head.parameters())]
+
+# %% ../nbs/06_model.ipynb #cfc93fb4
+def label_classes(model, # a `SegFormer` or an `AllSparkSegFormer` (anything with `.hf`)
+                  classes): # the dataset's class names, one per output channel
+    "Name `model`'s classes in its transformers config (`id2label`, `label2id`); `model` itself."
+    cfg, classes = model.hf.config, [str(c) for c in classes]
+    if len(classes) != cfg.num_labels: raise ValueError(
+        f"{len(classes)} class names for a {cfg.num_labels}-class model: {classes[:5]}...")
+    cfg.id2label, cfg.label2id = dict(enumerate(classes)), {c: i for i, c in enumerate(classes)}
+    return model
+
+# %% ../nbs/06_model.ipynb #980f4cd5
+def _card_fields(record:dict, folder:Path):
+    "What a card shows, from a `train` results record or an experiment record."
+    cfg = record.get('config') or record.get('params', {}).get('train') or {}
+    data = record.get('data') or {}
+    known = [k for k, d in DATASETS.items() if d.classes == tuple(record.get('iou') or ())]
+    root = Path(data['root']).name if data.get('root') else 'unknown'
+    dataset = record.get('dataset') or (known or [root])[0]
+    split = record.get('split') or (Path(data['split']).name if data.get('split') else 'unknown')
+    try: allspark = 'allspark' in json.loads((folder/'config.json').read_text())
+    except (OSError, ValueError): allspark = False
+    return dict(dataset=dataset, split=split, method=record.get('method', 'supervised training'),
+                seed=record.get('seed', cfg.get('seed')), miou=record.get('miou'),
+                iou=record.get('iou_per_class') or record.get('iou') or {},
+                simulated=bool(record.get('simulated')), config=cfg,
+                allspark=allspark or cfg.get('arch') == 'allspark')
+
+_SIMULATED = ("> **SIMULATED.** The pseudo-labels of this model's Stage I came from a simulated "
+              "labeler (ground truth with made-up errors), not from SEEM: its mIoU says nothing "
+              "about ConformalSAM on real data.\n\n")
+
+# %% ../nbs/06_model.ipynb #d15c68e4
+def _front_matter(f:dict):
+    "The YAML front matter (JSON strings are YAML strings)."
+    tags = ['semantic-segmentation', 'segformer', 'conformalsam'] + ['allspark'] * f['allspark']
+    tags += ['simulated'] * f['simulated']
+    q = json.dumps
+    return '\n'.join(['---', f"library_name: {'conformalsam' if f['allspark'] else 'transformers'}",
+                      'pipeline_tag: image-segmentation', 'tags:', *[f'- {q(t)}' for t in tags],
+                      'datasets:', f"- {q(f['dataset'])}", 'metrics:', '- mean_iou', '---'])
+
+def _how_to_load(f:dict, folder:str):
+    "The card's loading instructions."
+    cs = ("```python\nfrom conformalsam.predict import load_trained\n"
+          "from conformalsam.learner import predict_mask\n"
+          f"model = load_trained({folder!r})\n"
+          "mask = predict_mask(model, 'image.jpg')  # uint8 [H, W] class indices\n```\n\n"
+          "Or on a folder of images, writing palette PNG masks: "
+          f"`conformalsam_predict {folder} images/ masks/`\n")
+    if f['allspark']: return (
+        "This is an AllSpark model: its folder holds the AllSpark block and its semantic memory "
+        "beside the SegFormer weights, under names transformers does not know (plain "
+        "`SegformerForSemanticSegmentation.from_pretrained` would give a randomly initialised "
+        "model). It needs conformalsam (`pip install conformalsam`) to load:\n\n" + cs)
+    return ("With plain transformers (logits at 1/4 of the input size; images normalised with "
+            "ImageNet's mean and std):\n\n"
+            "```python\nfrom transformers import SegformerForSemanticSegmentation\n"
+            f"model = SegformerForSemanticSegmentation.from_pretrained({folder!r})\n"
+            "print(model.config.id2label)\n```\n\n"
+            "With conformalsam (upsampled logits, sliding windows):\n\n" + cs)
+
+# %% ../nbs/06_model.ipynb #656d9375
+def write_model_card(folder, # a trained model folder (`save_pretrained`'s)
+                     record:dict): # `train`'s results (`results.json`) or an experiment's record
+    "Write `folder/README.md`, the model card (Hugging Face convention), atomically; its path."
+    folder = Path(folder)
+    f = _card_fields(record, folder)
+    miou = 'unknown' if f['miou'] is None else f"{100 * f['miou']:.2f}"
+    arch = 'AllSpark (SegFormer encoder)' if f['allspark'] else 'SegFormer'
+    variant = f['config'].get('variant') or f['config'].get('pretrained') or ''
+    lines = [_front_matter(f), _SIMULATED if f['simulated'] else '',
+             f"# {arch} {variant} on {f['dataset']} ({f['split']}): {f['method']}\n",
+             "Trained with [conformalsam](https://github.com/conformalsam/conformalsam) "
+             "(ConformalSAM: semi-supervised semantic segmentation with conformal "
+             "pseudo-labels).\n",
+             '| dataset | split | method | seed | mIoU (%) |', '|---|---|---|---|---|',
+             f"| {f['dataset']} | {f['split']} | {f['method']} | {f['seed']} | {miou} |\n"]
+    if f['iou']: lines += ['## IoU per class (%)\n', '| class | IoU |', '|---|---|',
+                           *[f'| {c} | {100 * v:.2f} |' for c, v in f['iou'].items()], '']
+    # the card is written into a temporary folder (the model is saved atomically): no real path in it
+    lines += ['## Training configuration\n', '```json', json.dumps(f['config'], indent=1), '```\n',
+              '## How to load it\n', _how_to_load(f, 'path/to/model')]
+    text = '\n'.join(lines)
+    return atomic_write(folder/'README.md', lambda t: t.write_text(text))

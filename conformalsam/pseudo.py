@@ -561,7 +561,7 @@ def report(self:PseudoLabels, alpha=None, # miscoverage rate (default: the pipel
 
 # %% ../nbs/05_pseudo.ipynb #71d30025
 import argparse, sys
-from .core import FolderBusy
+from .core import FolderBusy, cli_parser, plain_errors
 from .data import open_dataset, detect_layout, mask_folder
 from .factory import make_labeler, LABELERS, DTYPES, CHOOSE_LABELER
 
@@ -587,12 +587,14 @@ def pseudo_labels(labeled:SegDataset, # calibration images with GT
         atomic_write(Path(out)/'report.json', lambda t: t.write_text(json.dumps(rep, indent=1)))
         return rep
 
+_EXAMPLE = """conformalsam_pseudo /data/VOCdevkit 1_16/labeled.txt 1_16/unlabeled.txt cache/seem_voc_1_16 \\
+      pseudo/seem_voc_1_16 --labeler maps --model /data/seem_maps/voc"""
+
 def pseudo_parser():
     "The `argparse` parser of `conformalsam_pseudo`."
-    p = argparse.ArgumentParser(prog='conformalsam_pseudo', description=(
-        "Pseudo-label the unlabeled images with a labeler calibrated on the labeled ones "
-        "(Eq. 3, 4); "
-        "writes OUT/*.png, OUT/pseudo.json, OUT/report.json and the resumable cache."))
+    p = cli_parser('conformalsam_pseudo', "Pseudo-label the unlabeled images with a labeler calibrated on "
+                   "the labeled ones (Eq. 3, 4);\nwrites OUT/*.png, OUT/pseudo.json, OUT/report.json and the "
+                   "resumable cache. The example below uses SEEM's maps (04a_seem_export).", _EXAMPLE)
     for name, doc in (('root', 'dataset root (any layout data.open_dataset reads)'),
                       ('labeled', 'split file of the labeled (calibration) images'),
                       ('unlabeled', 'split file of the images to pseudo-label'),
@@ -609,8 +611,8 @@ def pseudo_parser():
     p.add_argument('--grid', type=int, default=512, help='calibration grid side (default: 512)')
     p.add_argument('--method', default='pixel',
                    help=f"calibration method, one of {', '.join(Calibration.methods)}")
-    p.add_argument('--masks',
-                   help="mask folder of a VOC layout (default: data.mask_folder of the split's folder)")
+    p.add_argument('--masks', help="mask folder of a VOC layout "
+                   "(default: data.mask_folder of the split's folder)")
     p.add_argument('--bs', type=int, default=1, help='images per labeler call (default: 1)')
     p.add_argument('--dtype', choices=list(DTYPES), help='model dtype (default: float32)')
     p.add_argument('--seed', type=int, default=0, help='seed of the simulated labeler (default: 0)')
@@ -631,9 +633,10 @@ def _cli_datasets(a):
             open_dataset(a.root, a.unlabeled, labels=unl, **kw))
 
 def pseudo_cli(argv=None): # the arguments (default: `sys.argv[1:]`)
-    "Console entry `conformalsam_pseudo`: inputs checked before a model loads; errors as one message."
+    "Console entry `conformalsam_pseudo`: inputs checked before a model loads; errors plainly."
     a = pseudo_parser().parse_args(argv)
-    try:
+    resume = f"; {a.cache} keeps the statistics written so far: rerun the same command to resume"
+    with plain_errors('conformalsam_pseudo', resume, (ValueError, TypeError, OSError, MemoryError, FolderBusy)):
         choose = CHOOSE_LABELER.format(labeler='--labeler', model='--model')
         if a.labeler is None: raise ValueError(choose)
         if a.labeler not in LABELERS:
@@ -644,11 +647,6 @@ def pseudo_cli(argv=None): # the arguments (default: `sys.argv[1:]`)
         # made once the inputs are checked
         labeler = lambda: make_labeler(a.labeler, a.model, (lab, unl), a.dtype, a.seed)
         rep = pseudo_labels(lab, unl, labeler, spec, a.cache, a.out, a.bs, a.recompute)
-    except (ValueError, TypeError, OSError, MemoryError, FolderBusy) as e:
-        print(f"conformalsam_pseudo: error: {e}", file=sys.stderr); sys.exit(2)  # argparse's status
-    except KeyboardInterrupt:  # Ctrl-C: no traceback; the cache keeps what is done
-        print(f"conformalsam_pseudo: interrupted; {a.cache} keeps the statistics written so far: "
-              "rerun the same command to resume", file=sys.stderr); sys.exit(130)
     if rep is None: return
     keys = ('simulated', 'labeler', 'alpha', 'clip', 'labeled_fraction', 'abstained_fraction',
             'precision', 'recall')

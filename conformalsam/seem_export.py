@@ -4,7 +4,7 @@
 
 # %% auto #0
 __all__ = ['MAPS_FORMAT', 'SEEM_BRANCH', 'SEEM_CONFIG', 'SEEM_CHECKPOINT', 'SEEM_TRAILING', 'BACKGROUNDS', 'seem_texts',
-           'maps_stats', 'write_maps', 'load_seem', 'set_texts', 'seem_maps', 'main']
+           'maps_stats', 'write_maps', 'SeemSetupError', 'load_seem', 'set_texts', 'seem_maps', 'main', 'cli']
 
 # %% ../nbs/04a_seem_export.ipynb #74e089d5
 import argparse, json, logging, os, sys, time, types
@@ -105,6 +105,9 @@ def _semantic_inference_all(self, mask_cls, mask_pred):
     "SEEM's `semantic_inference` (seem_model_v1.py:1014-1018) without `[..., :-1]`: all maps."
     return torch.einsum("qc,qhw->chw", torch.softmax(mask_cls, dim=-1), mask_pred.sigmoid())
 
+class SeemSetupError(RuntimeError):
+    "SEEM's environment cannot run the export (mpirun, no GPU, another `modeling` on the path)."
+
 def _seem_files(seem_root, config, checkpoint):
     "The checkout, config and checkpoint paths, each checked (the export runs as one process)."
     seem_root = Path(seem_root).expanduser().resolve()
@@ -117,8 +120,8 @@ def _seem_files(seem_root, config, checkpoint):
             raise FileNotFoundError(f"{what} {f} does not exist "
                                     f"(expected {SEEM_CONFIG} and {SEEM_CHECKPOINT})")
     if int(os.environ.get('OMPI_COMM_WORLD_SIZE', 1)) > 1:
-        raise RuntimeError("run the export as one process, without mpirun: SEEM logs checkpoint "
-                           "keys on rank 0 only")
+        raise SeemSetupError("run the export as one process, without mpirun: SEEM logs checkpoint "
+                             "keys on rank 0 only")
     return seem_root, conf, ckpt
 
 def _import_seem(seem_root):
@@ -126,8 +129,8 @@ def _import_seem(seem_root):
     sys.path.insert(0, str(seem_root))
     import modeling
     if Path(getattr(modeling, '__file__', None) or '.').resolve().parent != seem_root/'modeling':
-        raise ImportError(f"`import modeling` found {modeling}, "
-                          f"not SEEM's {seem_root/'modeling'}/__init__.py")
+        raise SeemSetupError(f"`import modeling` found {modeling}, "
+                             f"not SEEM's {seem_root/'modeling'}/__init__.py")
 
 def _check_keys(keys, conf, ckpt):
     "Refuse a checkpoint that left weights at random (`keys.bad`); report the unused ones."
@@ -157,9 +160,9 @@ def load_seem(seem_root, # SEEM checkout of branch v1.0 (the folder of `modeling
     try: net = build_model(opt)
     except (AssertionError, RuntimeError) as e:
         if torch.cuda.is_available(): raise
-        raise RuntimeError(f"SEEM v1.0 needs a CUDA GPU (it builds its model on "
-                           f"torch.cuda.current_device(), seem_model_v1.py:229) and this machine "
-                           f"has none ({e})") from e
+        raise SeemSetupError(f"SEEM v1.0 needs a CUDA GPU (it builds its model on "
+                             f"torch.cuda.current_device(), seem_model_v1.py:229) and this "
+                             f"machine has none ({e})") from e
     log, keys = logging.getLogger('utils.model'), _KeyLog()
     level = log.level
     log.setLevel(logging.WARNING); log.addHandler(keys)
@@ -238,13 +241,23 @@ def _done(path, form, meta):
                              f"this run's {v!r}; use another --out or delete the file")
     return have.get('form', 'full') == 'full' or form == 'stats'
 
+class _Parser(argparse.ArgumentParser):
+    "An `ArgumentParser` whose usage errors are one line, `prog: error: ...`, exit status 2."
+    def error(self, message): self.exit(2, f"{self.prog}: error: {message}\n")
+
+_EXAMPLE = '''example (VOC: full maps for the labeled images, statistics for the others):
+  python seem_export.py --seem-root SEEM --checkpoint seem_focall_v1.pt --classes voc_classes.txt \\
+      --images /data/VOCdevkit/VOC2012/JPEGImages --list train_aug.txt \\
+      --full-list 1464/labeled.txt --out /data/seem_maps/voc'''
+
 def _parser():
     "The command line of `main`."
-    ap = argparse.ArgumentParser(
+    ap = _Parser(
         prog='seem_export.py', description=main.__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
-        epilog=f"Runs inside SEEM's environment, on a CUDA GPU, with SEEM's branch {SEEM_BRANCH}, "
-               f"its config {SEEM_CONFIG} and its checkpoint\n{SEEM_CHECKPOINT}")
+        epilog=f"Runs inside SEEM's environment, on a CUDA GPU, with SEEM's branch\n"
+               f"{SEEM_BRANCH},\nits config {SEEM_CONFIG} and its checkpoint\n{SEEM_CHECKPOINT}"
+               f"\n\n{_EXAMPLE}")
     arg = ap.add_argument
     arg('--seem-root', required=True, help="SEEM checkout of branch v1.0")
     arg('--config', default=SEEM_CONFIG, help="SEEM config (default: %(default)s)")
@@ -314,4 +327,13 @@ def main(argv=None): # command-line arguments (default: `sys.argv[1:]`)
             print(f"{i}/{len(todo)} {p.name} ({forms[p]}): {i / s:.2f} images/s, "
                   f"{left:.0f} min left", flush=True)
 
-if __name__ == '__main__' and 'IPython' not in sys.modules: main()  # a script, not in a notebook
+def cli(argv=None): # command-line arguments (default: `sys.argv[1:]`)
+    "`main` as a command: a user error is one line and exit status 2, Ctrl-C status 130."
+    try: main(argv)
+    except (ValueError, OSError, SeemSetupError) as e:  # bad paths, classes, checkpoint; no GPU
+        print(f"seem_export.py: error: {e}", file=sys.stderr); sys.exit(2)  # argparse's status
+    except KeyboardInterrupt:
+        print("seem_export.py: interrupted; the maps written so far are kept: rerun the same "
+              "command to resume", file=sys.stderr); sys.exit(130)
+
+if __name__ == '__main__' and 'IPython' not in sys.modules: cli()  # a script, not in a notebook

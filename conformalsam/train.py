@@ -4,10 +4,11 @@
 
 # %% auto #0
 __all__ = ['Arch', 'ARCHS', 'PRESETS', 'register_arch', 'build_model', 'segformer_from_config', 'TrainConfig', 'config_table',
-           'train', 'train_parser', 'train_cli']
+           'How', 'train', 'labeled_fraction', 'train_parser', 'train_cli']
 
 # %% ../nbs/07d_train.ipynb #3c9ecb47
-import argparse, contextlib, dataclasses, importlib, json, math, os, shutil, sys, tempfile
+import argparse, contextlib, dataclasses, hashlib, importlib, importlib.util, json, math, os, shutil
+import sys, tempfile
 from collections import namedtuple
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -19,14 +20,17 @@ from fastai.callback.fp16 import MixedPrecision
 from fastai.distributed import DistributedDL  # adds `Learner.distrib_ctx`
 from fastai.torch_core import num_distrib, rank_distrib
 from safetensors.torch import load_model
-from .core import seed_everything, atomic_write, folder_lock, FolderBusy, DiskFull
+from PIL import Image
+from .core import (IGNORE, seed_everything, atomic_write, folder_lock, FolderBusy,
+                   DiskFull, cli_parser)
 from .data import SplitData, mask_folder
 from .distributed import patch_distributed_dl
-from .model import SEGFORMER_VARIANTS, SYNTHETIC_ENCODER, segformer
+from .model import SEGFORMER_VARIANTS, SYNTHETIC_ENCODER, segformer, label_classes, write_model_card
 from .loaders import semi_loaders, Augment, AUGMENTS
 from .losses import SR_LAMBDA0, SR_GAMMA, LR_SCALES, SelfReliance, scaled_lr
 from .checkpoints import Checkpoint, changed_settings, describe_changes, history, best_epoch
-from .learner import semi_learner, compile_kwargs, SGDConfig, SlidingWindow
+from .learner import (semi_learner, compile_kwargs, SGDConfig, SlidingWindow, TrainLogs,
+                      CSVHistory)
 
 # %% ../nbs/07d_train.ipynb #03e4d751
 Arch = namedtuple('Arch', 'builder paired doc')
@@ -287,17 +291,48 @@ def _finished(out:Path, settings:dict):
     return res
 
 # %% ../nbs/07d_train.ipynb #2be42259
-def _check_how(data, config, num_workers, keep, compile):
+@dataclass(frozen=True)
+class How:
+    "How a run trains, not what: nothing here is in the results' settings (`TrainConfig` is)."
+    num_workers:int=None # data loading processes (fastai's default when None)
+    keep:int=2 # checkpoints to keep (and, with `eval='best'`, the best epoch's)
+    compile:object=False # `torch.compile` the training steps: True, a mode, a dict (`Compile`)
+    resume:bool=True # continue the run in `out` (False: delete it and start over)
+    wandb:bool=False # also log to Weights & Biases (fastai's `WandbCallback`; needs `wandb`)
+    # TensorBoard: a few validation predictions every `images` epochs (None: ~8 a run; 0: none)
+    images:int=None
+
+def _how(how, kw):
+    "`how` (default: `How()`) with the fields `kw` names changed."
+    how = how or How()
+    if not isinstance(how, How): raise TypeError(f"how must be a How, got {type(how).__name__}")
+    names = [f.name for f in fields(How)]
+    if unknown := [k for k in kw if k not in names]:
+        raise TypeError(f"train() got unknown option(s) {unknown}; expected some of {names}")
+    return dataclasses.replace(how, **kw)
+
+def _check_wandb(wandb):
+    "Refuse `wandb=True` when Weights & Biases is not installed (before any work)."
+    if wandb is not True and wandb is not False:
+        raise ValueError(f"wandb={wandb!r}: expected True or False")
+    if wandb and importlib.util.find_spec('wandb') is None: raise ModuleNotFoundError(
+        "wandb=True (--wandb) logs to Weights & Biases, which is not installed: pip install "
+        "wandb (WANDB_MODE=offline works without a network), or train without it")
+
+def _check_how(data, config, how:How):
     "`config` (default: `TrainConfig()`), after refusing arguments of the wrong type or range."
     cfg = config or TrainConfig()
     if not isinstance(data, SplitData):
         raise TypeError(f"data must be a SplitData, got {type(data).__name__}")
     if not isinstance(cfg, TrainConfig):
         raise TypeError(f"config must be a TrainConfig, got {type(cfg).__name__}")
-    if not _int(keep, 1): raise ValueError(f"keep={keep!r}: expected an integer >= 1")
-    if num_workers is not None and not _int(num_workers):
-        raise ValueError(f"num_workers={num_workers!r}: expected an integer >= 0 or None")
-    compile_kwargs(compile)
+    if not _int(how.keep, 1): raise ValueError(f"keep={how.keep!r}: expected an integer >= 1")
+    if how.num_workers is not None and not _int(how.num_workers):
+        raise ValueError(f"num_workers={how.num_workers!r}: expected an integer >= 0 or None")
+    if how.images is not None and not _int(how.images):
+        raise ValueError(f"images={how.images!r}: expected an integer >= 0 or None")
+    compile_kwargs(how.compile)
+    _check_wandb(how.wandb)
     return cfg
 
 def _with_masks(data:SplitData):
@@ -324,32 +359,32 @@ def _check_inputs(cfg:TrainConfig, data:SplitData):
 
 def _start_over(out:Path):
     "Delete the previous run in `out`: its checkpoints, model and results."
-    for p in (out/'checkpoints', out/'model', out/'results.json'):
+    for p in (out/'checkpoints', out/'model', out/'results.json', out/'tensorboard',
+              out/'history.csv'):
         shutil.rmtree(p) if p.is_dir() else p.unlink(missing_ok=True)
 
 def train(data:SplitData, # the split on disk: root, split folder, validation list, masks, Stage I
-          out, # output folder: `checkpoints/`, `model/`, `results.json`
+          out, # output folder: checkpoints/, model/, results.json, tensorboard/, history.csv
           config:TrainConfig=None, # what is trained (default: `TrainConfig()`, paper's VOC setting)
-          num_workers:int=None, # how: data loading processes (fastai's default when None)
-          keep:int=2, # how: checkpoints to keep (and, with `eval='best'`, the best epoch's)
-          compile=False, # how: `torch.compile` the training steps: True, a mode, a dict (`Compile`)
-          resume:bool=True, # how: continue the run in `out` (False: delete it and start over)
-          cbs=None): # more fastai callbacks for the learner
+          how:How=None, # how it runs (default: `How()`)
+          cbs=None, # more fastai callbacks for the learner
+          **kw): # fields of `How` to change, e.g. `num_workers=0, keep=10, resume=False`
     "Train `config` on `data`; the results record, also `out/results.json` (None: callback stopped)."
-    cfg, out = _check_how(data, config, num_workers, keep, compile), Path(out)
+    how = _how(how, kw)
+    cfg, out = _check_how(data, config, how), Path(out)
     _check_out(out)
     rank0 = rank_distrib() == 0
     with folder_lock(out, 'conformalsam training run') if rank0 else contextlib.nullcontext():
         if rank0: _clean_leftovers(out)  # a killed run's, never a live one's: the lock is ours
         data = _with_masks(data)
         settings = dict(cfg.to_dict(), **_inputs(data), processes=_world())
-        if resume and (done := _finished(out, settings)) is not None: return done
+        if how.resume and (done := _finished(out, settings)) is not None: return done
         _check_inputs(cfg, data)
-        if rank0 and not resume: _start_over(out)  # every input checked: only now may it be deleted
+        if rank0 and not how.resume: _start_over(out)  # every input checked: only now deleted
         best = 'mean_iou' if cfg.eval == 'best' else None
-        ck = Checkpoint(out/'checkpoints', keep, settings, best=best)
+        ck = Checkpoint(out/'checkpoints', how.keep, settings, best=best)
         ck.check()  # other settings, or no intact checkpoint: refused before any work
-        return _run(cfg, data, out, ck, num_workers, compile, cbs)
+        return _run(cfg, data, out, ck, how, cbs)
 
 # %% ../nbs/07d_train.ipynb #ad3ea294
 def _loaders(cfg:TrainConfig, data:SplitData, num_workers):
@@ -389,15 +424,41 @@ def _record(cfg:TrainConfig, data:SplitData, learn, classes, out:Path):
                lr=float(learn.lr_groups[0]), bf16=bf16, history=hist, config=cfg.to_dict(),
                data=_inputs(data), processes=_world())
     if rank_distrib() == 0:
-        atomic_write(out/'model', bare.save_pretrained)
+        label_classes(bare, classes)  # config.json's id2label names the dataset's classes
+        atomic_write(out/'model', lambda t: (bare.save_pretrained(t), write_model_card(t, res)))
         atomic_write(out/'results.json', lambda t: t.write_text(json.dumps(res, indent=1)))
     return res
 
-def _run(cfg:TrainConfig, data:SplitData, out:Path, ck:Checkpoint, num_workers, compile, cbs):
+def labeled_fraction(masks): # a folder of `{stem}.png` masks (255: no label)
+    "The fraction of all the masks' pixels that carry a label."
+    n = labeled = 0
+    for f in sorted(Path(masks).glob('*.png')):
+        m = np.asarray(Image.open(f))
+        n, labeled = n + m.size, labeled + int((m != IGNORE).sum())
+    return labeled / n if n else float('nan')
+
+def _logs(cfg:TrainConfig, data:SplitData, out:Path, how:How):
+    "The run's loggers: TensorBoard (`out/tensorboard`), `out/history.csv`, W&B when asked."
+    images = max(1, cfg.epochs // 8) if how.images is None else how.images
+    once = {} if cfg.sr_epoch is None else {'stage2_start': cfg.sr_epoch}  # the epoch, at step 0
+    if data.pseudo_dir is not None and rank_distrib() == 0:  # read once, by the one writer
+        once['pseudo/labeled_fraction'] = labeled_fraction(data.pseudo_dir)
+    cbs = [TrainLogs(out/'tensorboard', images, once), CSVHistory()]
+    if how.wandb and rank_distrib() == 0:
+        import wandb
+        from fastai.callback.wandb import WandbCallback
+        run_id = hashlib.sha1(str(out.resolve()).encode()).hexdigest()[:16]  # a resume: same run
+        wandb.init(project='conformalsam', name=out.name, id=run_id, resume='allow',
+                   dir=str(out), config=cfg.to_dict())
+        cbs.append(WandbCallback(log_preds=False, log_model=False))
+    return cbs
+
+def _run(cfg:TrainConfig, data:SplitData, out:Path, ck:Checkpoint, how:How, cbs):
     "Train from `ck`'s newest checkpoint; the results record (None if a callback stopped training)."
     seed_everything(cfg.seed, cfg.deterministic)
-    dls, labeled = _loaders(cfg, data, num_workers)
-    learn = _learner(cfg, dls, labeled.info.num_classes, out, compile, L(cbs) + [ck])
+    dls, labeled = _loaders(cfg, data, how.num_workers)
+    cbs = L(cbs) + _logs(cfg, data, out, how) + [ck]
+    learn = _learner(cfg, dls, labeled.info.num_classes, out, how.compile, cbs)
     patch_distributed_dl()  # fastai's DistributedDL on gloo (CPU processes); NCCL unchanged
     with learn.distrib_ctx(sync_bn=torch.cuda.is_available()):  # SyncBN is GPU-only
         learn.fit_poly(cfg.epochs, cfg.power, cfg.warmup)
@@ -421,12 +482,16 @@ def _parse(f):
         return v
     return parse
 
+_EXAMPLE = """conformalsam_train /data/VOCdevkit splits/1_16 splits/val.txt runs/voc_1_16 \\
+      --pseudo_dir /data/masks/voc_1_16"""
+
 def train_parser():
     "The `argparse` parser of `conformalsam_train`, one flag per `TrainConfig` field."
-    p = argparse.ArgumentParser(prog='conformalsam_train',
-                                description="Train a SegFormer (or AllSpark) with ConformalSAM's "
-                                "Stage I / Stage II; writes OUT/model, OUT/results.json, "
-                                "OUT/checkpoints.")
+    p = cli_parser('conformalsam_train', "Train a SegFormer (or AllSpark) with ConformalSAM's Stage I / "
+                   "Stage II; writes OUT/model (with its\nmodel card), OUT/results.json, OUT/checkpoints, and "
+                   "logs OUT/tensorboard and OUT/history.csv.\nThe example below trains VOC 1/16 on Stage I "
+                   "masks, with the split lists from\n  tar -xJf conformalsam/splits/voc.tar.xz -C splits\n"
+                   "and `tensorboard --logdir runs` shows every run below runs/.", _EXAMPLE)
     for name, doc in (('data', 'dataset root'),
                       ('split', 'split folder with labeled.txt (and unlabeled.txt)'),
                       ('val_split', 'validation split file'), ('out', 'output folder')):
@@ -443,17 +508,24 @@ def train_parser():
         doc = f"{f.metadata['doc']} [voc: {f.default!r}; {f.metadata['source']}]"
         g.add_argument(f'--{f.name}', type=_parse(f), metavar='V', default=argparse.SUPPRESS,
                        help=doc.replace('%', '%%'), **flag)
-    h = p.add_argument_group('how it runs')
+    _how_flags(p.add_argument_group('how it runs (How)'))
+    return p
+
+def _how_flags(h):
+    "The flags of `How` in argument group `h`."
     h.add_argument('--num_workers', type=int, help='data loading processes (fastai default)')
     h.add_argument('--keep', type=int, default=2, help='checkpoints to keep (default 2)')
     h.add_argument('--compile', default='none', help="torch.compile mode of the training steps "
                    "('default', 'reduce-overhead', ...) or 'none'")
     h.add_argument('--no_resume', action='store_true', help="start over, deleting OUT's run")
-    return p
+    h.add_argument('--images', type=int, help='TensorBoard: a few validation predictions every '
+                   'IMAGES epochs (default: about 8 times a run; 0: none)')
+    h.add_argument('--wandb', action='store_true', help='also log to Weights & Biases (needs '
+                   '`pip install wandb`; WANDB_MODE=offline works without a network)')
 
 # %% ../nbs/07d_train.ipynb #9ce86993
 _REFUSED = (ValueError, TypeError, FileNotFoundError, NotADirectoryError, PermissionError,
-            FolderBusy, DiskFull)
+            ModuleNotFoundError, FolderBusy, DiskFull)
 
 def train_cli(argv=None): # the arguments (default: `sys.argv[1:]`)
     "Console entry `conformalsam_train`."
@@ -462,10 +534,11 @@ def train_cli(argv=None): # the arguments (default: `sys.argv[1:]`)
     try:
         cfg = TrainConfig.preset(a.preset, **given)
         data = SplitData(a.data, a.split, a.val_split, masks=a.masks, pseudo_dir=a.pseudo_dir)
-        res = train(data, a.out, cfg, num_workers=a.num_workers, keep=a.keep,
-                    compile=False if a.compile == 'none' else a.compile, resume=not a.no_resume)
-    except _REFUSED as e:
-        print(f"conformalsam_train: error: {e}", file=sys.stderr); sys.exit(1)
+        how = How(a.num_workers, a.keep, False if a.compile == 'none' else a.compile,
+                  not a.no_resume, a.wandb, a.images)
+        res = train(data, a.out, cfg, how)
+    except _REFUSED as e:  # argparse's convention: one line, status 2
+        print(f"conformalsam_train: error: {e}", file=sys.stderr); sys.exit(2)
     except KeyboardInterrupt:  # Ctrl-C: no traceback, and what to do next
         done = sorted(p.name for p in (Path(a.out)/'checkpoints').glob('epoch_*'))
         kept = f"checkpoints up to {done[-1]}" if done else "no checkpoint yet"

@@ -151,7 +151,7 @@ def test_two_train_runs_on_one_folder(work, train_ref):
     assert a.poll() is None, "the holder ended before the second run was refused: the test proves nothing"
     (out/'go').touch()
     msg = b.stdout + b.stderr
-    assert b.returncode != 0 and str(out) in msg and f'pid {a.pid}' in msg and 'Traceback' not in msg, msg
+    assert b.returncode == 2 and str(out) in msg and f'pid {a.pid}' in msg and 'Traceback' not in msg, msg
     assert a.wait(TIMEOUT) == 0, a.stdout.read()[-3000:]
     a.stdout.close()
     assert R._outputs(out) == train_ref

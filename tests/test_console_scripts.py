@@ -2,8 +2,8 @@
 
 `conformalsam_train` trains the tiny SegFormer of `test_train_resume.py` for two epochs (one per stage) from files on
 disk and writes the model, the results and the checkpoints, returns them unchanged when asked again, and refuses bad
-flags with one line and a non-zero exit; `conformalsam_pseudo` (module `conformalsam.pseudo`) must
-at least start and describe its arguments. The commands exist after `pip install -e .`.
+flags with one line and exit status 2 (every script: `test_cli_errors.py`); `conformalsam_pseudo` (module
+`conformalsam.pseudo`) must at least start and describe its arguments. The commands exist after `pip install -e .`.
 """
 import json, os, shutil, subprocess, sys, tempfile
 from pathlib import Path
@@ -47,10 +47,10 @@ def test_train_console_script():
         # bad configurations are refused with one clear line and a non-zero exit
         bad = subprocess.run(_cmd('conformalsam_train') + args[:4] + ['--pseudo_dir', str(work/'pseudo'), '--bs', '3'],
                              env=ENV, capture_output=True, text=True, timeout=120)
-        assert bad.returncode == 1 and 'bs=3 cannot be split' in bad.stderr and 'Traceback' not in bad.stderr
+        assert bad.returncode == 2 and 'bs=3 cannot be split' in bad.stderr and 'Traceback' not in bad.stderr
         bad = subprocess.run(_cmd('conformalsam_train') + args + ['--compile', 'fastest'], env=ENV, capture_output=True,
                              text=True, timeout=120)
-        assert bad.returncode != 0 and "compile='fastest'" in bad.stderr and 'reduce-overhead' in bad.stderr
+        assert bad.returncode == 2 and "compile='fastest'" in bad.stderr and 'reduce-overhead' in bad.stderr
 
 
 def test_pseudo_console_script_starts():

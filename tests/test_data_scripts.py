@@ -1,6 +1,7 @@
 """The data preparation commands, run as a user runs them: `conformalsam_sbd` converts SBD's `cls/*.mat` into
 `SegmentationClassAug` (and resumes after a kill -9 with byte-identical outputs and no left-overs), and
-`conformalsam_check` checks a root against a split (exit status 0 when all is well, 1 naming every bad file).
+`conformalsam_check` checks a root against a split (exit status 0 when all is well, 1 naming every bad file, 2 when
+it cannot run: one line naming the culprit).
 The commands exist after `pip install -e .`."""
 import os, shutil, signal, subprocess, time
 from pathlib import Path
@@ -88,6 +89,10 @@ def test_check_script(tmp_path):
     assert p.returncode == 1
     assert Path(lab[0][0]).name in p.stdout and Path(lab[1][1]).name in p.stdout
     assert '2 problem(s)' in p.stderr
+    # a check that cannot run (a split that does not exist): status 2, one line naming it
+    p = run_cli(_cmd('conformalsam_check'), root, '1_3', '--splits_dir', root/'splits')
+    assert p.returncode == 2 and p.stderr.startswith('conformalsam_check: error: ') and "'1_3'" in p.stderr
+    assert len(p.stderr.strip().splitlines()) == 1 and not p.stdout, p.stdout + p.stderr
 
 
 def test_check_script_on_a_standard_devkit(tmp_path):
@@ -103,3 +108,22 @@ def test_check_script_on_a_standard_devkit(tmp_path):
     # the same list as a labeled one is refused, naming the missing mask
     p = run_cli(_cmd('conformalsam_check'), root, s/'2/unlabeled.txt')
     assert p.returncode == 1 and '2008_000002.png' in p.stdout
+
+
+def test_sbd_script_ctrl_c_is_one_line_and_status_130(tmp_path):
+    "Ctrl-C (SIGINT) during the conversion: no traceback, one line saying how to resume, status 130; a rerun finishes."
+    root, sbd, ids = sbd_download(tmp_path, 400)
+    aug = root/'VOCdevkit/VOC2012/SegmentationClassAug'
+    env = dict(os.environ, OMP_NUM_THREADS='1', CUDA_VISIBLE_DEVICES='')
+    proc = subprocess.Popen([_cmd('conformalsam_sbd'), str(sbd), str(root)], env=env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 120
+    while time.time() < deadline and (not aug.is_dir() or len(list(aug.glob('*.png'))) < 20): time.sleep(0.01)
+    proc.send_signal(signal.SIGINT)
+    err = proc.communicate(timeout=60)[1]
+    assert len(list(aug.glob('*.png'))) < 400, "the conversion ended before Ctrl-C"
+    assert proc.returncode == 130 and 'Traceback' not in err, err[-3000:]
+    assert err.strip() == ("conformalsam_sbd: interrupted; the masks written so far are kept: "
+                           "rerun the same command to resume"), err[-3000:]
+    p = run_cli(_cmd('conformalsam_sbd'), sbd, root)
+    assert p.returncode == 0 and len(list(aug.glob('*.png'))) == 400, p.stdout + p.stderr

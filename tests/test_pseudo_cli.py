@@ -39,7 +39,7 @@ def test_success_exits_0_and_chains(root, tmp_path):
 def test_clip_accepts_a_small_labeled_set(root, tmp_path):
     # 1/16: 2 labeled images; the exact rule needs 19 at alpha = 0.05 and is refused before anything is written
     p = run_cli('conformalsam_pseudo', *_args(root, '1_16', tmp_path, '--alpha', '0.05', '--no-clip'))
-    assert p.returncode != 0 and 'n=2 labeled images are too few' in p.stderr, p.stderr[-3000:]
+    assert p.returncode == 2 and 'n=2 labeled images are too few' in p.stderr, p.stderr[-3000:]
     assert not (tmp_path / 'cache').exists() and not (tmp_path / 'out').exists()
     p = run_cli('conformalsam_pseudo', *_args(root, '1_16', tmp_path, '--alpha', '0.05'))
     assert p.returncode == 0, p.stderr[-3000:]
@@ -53,7 +53,7 @@ def test_masks_folder(root, tmp_path):
     voc = aug / 'VOCdevkit/VOC2012'
     (voc / 'SegmentationClass').rename(voc / 'SegmentationClassAug')  # the SBD-augmented layout's folder only
     p = run_cli('conformalsam_pseudo', *_args(aug, '1_4', tmp_path, '--alpha', '0.25', '--masks', 'SegmentationClass'))
-    assert p.returncode != 0 and 'SegmentationClass' in p.stderr
+    assert p.returncode == 2 and 'SegmentationClass' in p.stderr and 'Traceback' not in p.stderr
     # by default the fraction split's folder name selects SegmentationClassAug where it exists (data.mask_folder)
     p = run_cli('conformalsam_pseudo', *_args(aug, '1_4', tmp_path, '--alpha', '0.25'))
     assert p.returncode == 0, p.stderr[-3000:]
