@@ -17,7 +17,7 @@ from fastprogress.fastprogress import progress_bar
 from .data import SegDataset, load_image, image_size, to_rgb
 from .core import IGNORE
 from .maps import FORMS, save_maps, maps_header, load_maps, load_stats, calibration_maps
-from .seem_export import load_seem, seem_maps, seem_texts, set_texts
+from .seem_export import load_seem, seem_maps, seem_texts, set_texts, SeemSetupError
 
 # %% ../nbs/04_labelers.ipynb #42ed9765
 def as_image(image): # PIL image, `[H, W, 3]` (or `[H, W]`) uint8 array, or image file path
@@ -422,8 +422,8 @@ class SeemLabeler(Labeler):
                  short_side:int=512): # SEEM's input resolution
         self.template, self.short_side = template, short_side
         try: self.model = load_seem(seem_root, config, checkpoint)
-        except ImportError as e:
-            raise ImportError(f"SEEM cannot be imported from {seem_root} in this environment "
+        except (ImportError, SeemSetupError) as e:  # not SEEM's checkout, no GPU, mpirun
+            raise ImportError(f"SEEM cannot run from {seem_root} in this environment "
                               f"({e}); run conformalsam/seem_export.py in SEEM's own environment "
                               "and read its output with MapsLabeler") from e
         self.id = (f"seem-v1.0({Path(checkpoint).name}, short_side={short_side}, "
