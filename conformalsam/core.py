@@ -181,14 +181,15 @@ def cli_parser(prog:str, # the command's name
 
 @contextmanager
 def plain_errors(prog:str, # the command's name
-                 interrupted:str='', # what Ctrl-C leaves, appended to 'interrupted'
+                 interrupted='', # what Ctrl-C leaves, appended to 'interrupted' (or a function giving it)
                  errors=(ValueError, OSError)): # the exceptions that are the user's mistakes
     "Ends a console command plainly: a user error as one line with status 2, Ctrl-C with status 130."
     try: yield
     except errors as e:  # bad paths and values, unwritable folders, a full disk
         print(f"{prog}: error: {e}", file=sys.stderr); sys.exit(2)  # argparse's status
     except KeyboardInterrupt:
-        print(f"{prog}: interrupted{interrupted}", file=sys.stderr); sys.exit(130)
+        left = interrupted() if callable(interrupted) else interrupted
+        print(f"{prog}: interrupted{left}", file=sys.stderr); sys.exit(130)
 
 # %% ../nbs/00_core.ipynb #cc1cc57f
 def digest(obj): # any JSON-able value (dicts, lists, strings, numbers, None)

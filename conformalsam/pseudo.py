@@ -23,6 +23,7 @@ from .core import IGNORE, atomic_write, digest, folder_lock
 from .data import SegDataset, load_image, image_size, check_size
 from .calibrate import CLIP, calibrated_labels, check_alpha, check_calibration_size
 from .streaming import Calibrator, Calibration
+from .cp_variants import GROUPED
 from .maps import TIED, maps_header, clamp_probs, sufficient_stats
 from .metrics import confusion_matrix
 
@@ -107,7 +108,7 @@ def _settings(spec:Calibration, # what the cached calibrator computes
     "The manifest's `calibrator` entry: alpha, grid, method, image bound, and what is not the default."
     out = dict(alpha=spec.alpha, grid=list(spec.grid), method=spec.method)
     if max_images is not None: out['max_images'] = max_images
-    if spec.method in ('image', 'kmeans', 'annuli'): out['impl'] = spec.impl
+    if spec.method in GROUPED: out['impl'] = spec.impl
     base = Calibration()
     return out | {k: getattr(spec, k) for k in ('groups', 'seed', 'resample', 'per_location')
                   if getattr(spec, k) != getattr(base, k)}

@@ -20,7 +20,7 @@ from .core import IGNORE, atomic_write
 from .calibrate import (CLIP, as_tensor, check_alpha, check_calibration_size, min_scores,
                         check_probs, check_target, nonconformity, conformal_rank, partition_rows_,
                         kth_largest, pixel_quantiles, prediction_sets, calibrated_labels)
-from .cp_variants import (location_curves, kmeans_groups, annuli_groups, group_quantiles,
+from .cp_variants import (GROUPED, location_curves, kmeans_groups, annuli_groups, group_quantiles,
                           class_quantiles, kandinsky_groups, kandinsky_quantiles)
 
 # %% ../nbs/03b_streaming.ipynb #feed6d88
@@ -55,7 +55,7 @@ class Calibration:
             raise ValueError(f"resample={self.resample!r} must be 'probs' or 'scores'")
         if self.impl not in self.impls:
             raise ValueError(f"impl={self.impl!r} must be one of {self.impls}")
-        if self.impl == 'kandinsky' and self.method not in ('image', 'kmeans', 'annuli'):
+        if self.impl == 'kandinsky' and self.method not in GROUPED:
             raise ValueError("impl='kandinsky' is Kandinsky CP's code for method 'image', 'kmeans' "
                              f"or 'annuli', not method={self.method!r}: use impl='ours'")
         if self.impl == 'kandinsky' and self.method == 'annuli' and self.groups != 4:
@@ -245,7 +245,7 @@ def update(self:Calibrator,
 @patch
 def group_map(self:Calibrator):
     "Group of each grid location: [h, w], or [K, h, w] per class (impl='kandinsky'); -1: no scores."
-    if self.method not in ('image', 'kmeans', 'annuli'):
+    if self.method not in GROUPED:
         raise ValueError(f"method={self.method!r} has no groups")
     if not self.n_images: raise ValueError("the Calibrator has no scores yet: call `update` first")
     if self._groups is None and self.impl == 'kandinsky':
@@ -407,7 +407,7 @@ def save(self:Calibrator, path): # destination `.safetensors` file (written atom
         t['scores'] = torch.stack(self._rows).cpu()
         if self.classwise: t['targets'] = torch.stack(self._targets).cpu()
         # the groups are fitted once
-        if self.method in ('image', 'kmeans', 'annuli'): t['groups'] = self.group_map().cpu()
+        if self.method in GROUPED: t['groups'] = self.group_map().cpu()
     a = self.alpha if isinstance(self.alpha, (int, float)) else [self.a.numerator, self.a.denominator]
     args = dict(asdict(self.spec), alpha=a, grid=list(self.grid), max_images=self.max_images,
                 chunk=self.chunk, ignore_index=IGNORE)

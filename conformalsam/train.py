@@ -8,7 +8,7 @@ __all__ = ['Arch', 'ARCHS', 'PRESETS', 'register_arch', 'build_model', 'segforme
 
 # %% ../nbs/07d_train.ipynb #3c9ecb47
 import argparse, contextlib, dataclasses, hashlib, importlib, importlib.util, json, math, os, shutil
-import sys, tempfile
+import tempfile
 from collections import namedtuple
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -22,7 +22,7 @@ from fastai.torch_core import num_distrib, rank_distrib
 from safetensors.torch import load_model
 from PIL import Image
 from .core import (IGNORE, seed_everything, atomic_write, folder_lock, FolderBusy,
-                   DiskFull, cli_parser)
+                   DiskFull, cli_parser, plain_errors)
 from .data import SplitData, mask_folder
 from .distributed import patch_distributed_dl
 from .model import SEGFORMER_VARIANTS, SYNTHETIC_ENCODER, segformer, label_classes, write_model_card
@@ -531,18 +531,14 @@ def train_cli(argv=None): # the arguments (default: `sys.argv[1:]`)
     "Console entry `conformalsam_train`."
     a = train_parser().parse_args(argv)
     given = {f.name: getattr(a, f.name) for f in fields(TrainConfig) if hasattr(a, f.name)}
-    try:
+    def kept(): # what Ctrl-C leaves in the output folder, and what to do next
+        done = sorted(p.name for p in (Path(a.out)/'checkpoints').glob('epoch_*'))
+        what = f"checkpoints up to {done[-1]}" if done else "no checkpoint yet"
+        return f"; {a.out} keeps {what}: rerun the same command to resume (--no_resume starts over)"
+    with plain_errors('conformalsam_train', kept, _REFUSED):
         cfg = TrainConfig.preset(a.preset, **given)
         data = SplitData(a.data, a.split, a.val_split, masks=a.masks, pseudo_dir=a.pseudo_dir)
         how = How(a.num_workers, a.keep, False if a.compile == 'none' else a.compile,
                   not a.no_resume, a.wandb, a.images)
         res = train(data, a.out, cfg, how)
-    except _REFUSED as e:  # argparse's convention: one line, status 2
-        print(f"conformalsam_train: error: {e}", file=sys.stderr); sys.exit(2)
-    except KeyboardInterrupt:  # Ctrl-C: no traceback, and what to do next
-        done = sorted(p.name for p in (Path(a.out)/'checkpoints').glob('epoch_*'))
-        kept = f"checkpoints up to {done[-1]}" if done else "no checkpoint yet"
-        print(f"conformalsam_train: interrupted; {a.out} keeps {kept}: rerun the same command to "
-              "resume (--no_resume starts over)", file=sys.stderr)
-        sys.exit(130)
     if rank_distrib() == 0: print(json.dumps(dict(miou=res['miou'], out=str(a.out))))
