@@ -23,6 +23,7 @@ from .calibrate import CLIP, min_scores, check_calibration_size
 from .coverage import split_folds, fit_calibrator, plot_coverage
 from .metrics import confusion_matrix
 from .pseudo import PseudoLabels, argmax_from_stats
+from .risk import check_risk_level, crc_threshold, kept_labels, labels_at, loss_curves
 from .model import SegFormer
 from .allspark import AllSparkSegFormer
 from .learner import predict_mask
@@ -56,14 +57,17 @@ PALETTE[IGNORE] = 255  # no label: white
 
 def _show(ax, x, title=None):
     "Draw an image (`[H, W, 3]`) or a class map (white = 255) on `ax`; 'no GT' for None."
-    if x is None: ax.text(0.5, 0.5, 'no GT', ha='center', va='center', transform=ax.transAxes)
+    if x is None or isinstance(x, str):  # no GT, or why there is no panel
+        ax.text(0.5, 0.5, 'no GT' if x is None else x, ha='center', va='center', fontsize=7,
+                transform=ax.transAxes)
     else: ax.imshow(x if x.ndim == 3 else colorize(x, PALETTE), interpolation='nearest')
     ax.set_xticks([]); ax.set_yticks([])
     if title: ax.set_title(title, fontsize=8)
 
 def _legend(fig, maps, classes):
     "Legend of the classes present in the class maps `maps`, plus white = no label."
-    present = sorted({int(c) for m in maps if m is not None for c in np.unique(m) if c != IGNORE})
+    present = sorted({int(c) for m in maps if isinstance(m, np.ndarray)
+                      for c in np.unique(m) if c != IGNORE})
     h = [Patch(facecolor=PALETTE[c] / 255, edgecolor='k', lw=0.3, label=classes[c])
          for c in present if c < len(classes)]
     h.append(Patch(facecolor='white', edgecolor='k', lw=0.3, label='no label (255)'))
@@ -76,7 +80,8 @@ def _rule(clip): return 'clipped rule' if clip else 'exact rule'
 
 def _title(name, alpha, simulated):
     "Column title: the labeler's columns say SIMULATED if it was; the CP column gives alpha."
-    t = f'{name} (α={alpha:g})' if name == 'labeler + CP' else name
+    t = (f'{name} (α={alpha:g})' if name == 'labeler + CP' else
+         f'{name} (level={alpha:g})' if name == 'labeler + risk' else name)
     return t.replace('labeler', 'SIMULATED') if simulated else t
 
 def _save(fig, path):
@@ -139,12 +144,54 @@ def _labeled_pairs(pl):
             for p, it in zip(probs, its)]
 
 def _fractions_panel(ax, alphas, res):
-    "The right panel: labeled and abstained fractions and label precision against 1 - alpha."
-    marks = (('labeled_fraction', 'o-'), ('abstained_fraction', '^-'), ('label_precision', 's-'))
-    for k, mark in marks:
-        ax.plot([1 - a for a in alphas], [r[k] for r in res], mark, label=k.replace('_', ' '))
-    ax.set_xlabel('nominal coverage 1 - α'); ax.set_ylabel('fraction of pixels')
-    ax.set_ylim(-0.02, 1.02); ax.legend(fontsize=7)
+    "The middle panel: labeled and abstained fractions, label precision of both rules vs 1 - alpha."
+    marks = (('labeled_fraction', 'o-', 'C0'), ('abstained_fraction', '^-', 'C1'),
+             ('label_precision', 's-', 'C2'))
+    for k, mark, c in marks:
+        ax.plot([1 - a for a in alphas], [r[k] for r in res], mark, color=c,
+                label=f"CP: {k.replace('_', ' ')}")
+        if k != 'abstained_fraction':  # risk control at level = alpha
+            ax.plot([1 - a for a in alphas], [r[f'risk_{k}'] for r in res], mark[0] + '--', color=c,
+                    mfc='none', label=f"risk: {k.replace('_', ' ')}")
+    ax.set_xlabel('nominal coverage 1 - α (risk: level = α)'); ax.set_ylabel('fraction of pixels')
+    ax.set_ylim(-0.02, 1.02); ax.legend(fontsize=6)
+
+def _risk_panel(ax, alphas, res, n):
+    "The right panel: the mean fraction of wrongly labeled pixels of a test image, both rules."
+    ax.plot(alphas, alphas, 'k--', lw=1, label='level')
+    ax.plot(alphas, [r['wrong_fraction'] for r in res], 'o-', label='CP at α')
+    ax.plot(alphas, [r['risk_wrong_fraction'] for r in res], 's-', label=f'risk control (n={n})')
+    ax.set_xlabel('α = level'); ax.set_ylabel('wrongly labeled / valid pixels, per image')
+    ax.legend(fontsize=7)
+
+def _wrong(lab, t):
+    "The fraction of the valid pixels of `t` that `lab` labels wrongly (0 without valid pixels)."
+    valid = t != IGNORE
+    return float((valid & (lab != IGNORE) & (lab != t)).sum() / max(int(valid.sum()), 1))
+
+def _rules_on_test(pl, cal, pairs, folds, alphas, clip):
+    "Per alpha: CP's wrong fraction and risk control's (level = alpha) masks on the test fold."
+    (cal_idx, test_idx), rows = folds, []
+    curves = torch.stack([loss_curves(p, t) for p, t in pairs])
+    test = [(kept_labels(pairs[i][0]), pairs[i]) for i in test_idx]
+    for a in alphas:
+        cp = [_wrong(cal.labels(p, a, pl.background, clip).cpu(), t.long()) for _, (p, t) in test]
+        row = dict(wrong_fraction=float(np.mean(cp)), risk_threshold=float('nan'),
+                   risk_labeled_fraction=float('nan'), risk_label_precision=float('nan'),
+                   risk_wrong_fraction=float('nan'))
+        rows.append(row)
+        try: check_risk_level(a, len(cal_idx))
+        except ValueError: continue  # level <= B/(n+1): nothing to control
+        thr = crc_threshold(curves[cal_idx], a)['threshold']
+        labs = [(labels_at(*k, thr), t.long()) for k, (_, t) in test]
+        judged = sum(int(((lab != IGNORE) & (t != IGNORE)).sum()) for lab, t in labs)
+        right = sum(int(((lab == t) & (t != IGNORE)).sum()) for lab, t in labs)
+        row.update(risk_threshold=thr,
+                   risk_wrong_fraction=float(np.mean([_wrong(*x) for x in labs])),
+                   risk_labeled_fraction=sum(int((lab != IGNORE).sum()) for lab, _ in labs)
+                   / sum(lab.numel() for lab, _ in labs),
+                   risk_label_precision=right / judged if judged else float('nan'))
+    return rows
 
 def coverage_vs_alpha(pl:PseudoLabels, # a pipeline: its labeler, labeled set, calibration settings
                       alphas=None, # miscoverage rates (default: those of `COVERAGE_ALPHAS` it can)
@@ -152,19 +199,24 @@ def coverage_vs_alpha(pl:PseudoLabels, # a pipeline: its labeler, labeled set, c
                       test_frac:float=0.5, # fraction of the labeled images held out for testing
                       seed:int=0, # seed of the fold split
                       save=None): # PNG path to write the figure to (None: don't)
-    "Held-out coverage vs 1 - alpha, labeled/abstained fractions, precision: `(Figure, results)`."
+    "Held-out coverage, labeled fractions, precision and wrong fractions of CP and risk control."
     clip = pl.rule(None, clip)[1]
     cal_idx, test_idx = split_folds(len(pl.labeled), test_frac, seed)
     alphas = _fold_alphas(alphas, len(cal_idx), len(pl.labeled), clip, test_frac)
     pairs = _labeled_pairs(pl)
-    spec = pl.cache_spec.replace(alpha=alphas[-1], clip=clip)  # the pipeline's calibration, on the calibration fold
+    # the pipeline's calibration, on the calibration fold
+    spec = pl.cache_spec.replace(alpha=alphas[-1], clip=clip)
     cal = fit_calibrator([pairs[i] for i in cal_idx], spec)
-    fig, (ax, ax2) = plt.subplots(1, 2, figsize=(8.5, 3.6))
+    fig, (ax, ax2, ax3) = plt.subplots(1, 3, figsize=(12.5, 3.8))
     ax, res = plot_coverage(cal, [pairs[i] for i in test_idx], alphas, pl.background, ax=ax)
+    rows = _rules_on_test(pl, cal, pairs, (cal_idx, test_idx), alphas, clip)
+    res = [dict(r, **row) for r, row in zip(res, rows)]
     _fractions_panel(ax2, alphas, res)
+    _risk_panel(ax3, alphas, res, len(cal_idx))
     fig.suptitle(f"{_sim(pl)}held-out coverage, labeler {_short(pl.settings['labeler'])}, "
                  f"{spec.method} q̂, {_rule(clip)}: calibrated on {len(cal_idx)}, tested on "
-                 f"{len(test_idx)} labeled images", fontsize=9)
+                 f"{len(test_idx)} labeled images; risk control at level = α "
+                 f"(where α > 1/(n+1) = {1 / (len(cal_idx) + 1):.3g})", fontsize=9)
     fig.tight_layout()
     _save(fig, save)
     return fig, res
@@ -303,10 +355,14 @@ class Explorer:
                  clip:bool=None,
                  model=None, # a trained `SegFormer` for a 'model' panel (None: no panel)
                  crop:int=None, # sliding-window side for the model (see `predict_mask`)
-                 size:float=2.2): # inches per panel
+                 size:float=2.2, # inches per panel
+                 # also show the risk-controlled mask at level = the slider's alpha
+                 # (`PseudoLabels.labels(..., risk=)`)
+                 risk:bool=False):
         (a0, clip), n = pl.rule(None, clip), pl.calibrator.n_images
         self._slider_options(pl, a0, n, clip, alphas)
-        self.pl, self.model, self.crop, self.size = pl, model, crop, size
+        self.pl, self.model, self.crop, self.size, self.risk = pl, model, crop, size, risk
+        if risk: pl.risk_counts  # fails now on a cache without loss counts
         self._static, self._busy = {}, False
         self.stems = [it.image.stem for it in pl.unlabeled.items]
         self._build_widgets(clip)
@@ -373,7 +429,14 @@ def _panels(self:Explorer, stem, alpha, clip):
     if stem not in self._static:
         self._static[stem] = panels(self.pl, stem, alpha, clip, self.model, self.crop)
     cp = self.pl.labels(stem, alpha, clip=clip)  # Eq. 4 from the cache
-    return dict(self._static[stem], **{'labeler + CP': cp})
+    out = dict(self._static[stem], **{'labeler + CP': cp})
+    if not self.risk: return out
+    n = self.pl.risk_counts['valid'].numel()
+    try: rk = self.pl.labels(stem, risk=alpha)
+    except ValueError: rk = f'level {alpha:g} <= 1/(n+1)\n(n={n}): infeasible'
+    keys = list(out)  # the risk-controlled mask beside the CP one
+    keys.insert(keys.index('labeler + CP') + 1, 'labeler + risk')
+    return {k: rk if k == 'labeler + risk' else out[k] for k in keys}
 
 @patch
 def _draw(self:Explorer, stem, alpha, clip, pan):

@@ -8,7 +8,7 @@ __all__ = ['LABELERS', 'DTYPES', 'CHOOSE_LABELER', 'make_labeler']
 # %% ../nbs/04d_factory.ipynb #e2b07962
 import torch
 from .labelers import MapsLabeler, ClipSegLabeler, Sam3Labeler, GroundedSamLabeler
-from .simulated import SimulatedLabeler
+from .simulated import SimulatedLabeler, failure_modes
 
 # %% ../nbs/04d_factory.ipynb #fbb9e73c
 LABELERS = ('simulated', 'maps', 'sam3', 'clipseg', 'grounded_sam')
@@ -30,10 +30,8 @@ def make_labeler(kind:str, # one of `LABELERS`
     if dtype is not None and dtype not in DTYPES:
         raise ValueError(f"dtype {dtype!r} is not one of {', '.join(DTYPES)}")
     dt = DTYPES.get(dtype)
-    if kind == 'simulated':
-        if model is not None:
-            raise ValueError(f"labeler 'simulated' takes no model, got model={model!r}")
-        return SimulatedLabeler(list(datasets), seed=seed)
+    if kind == 'simulated':  # its model: failure modes other than the defaults ('miss=0.3')
+        return SimulatedLabeler(list(datasets), seed=seed, failures=failure_modes(model))
     if kind == 'maps':
         if model is None:
             raise ValueError("labeler 'maps' needs the maps folder as its model "

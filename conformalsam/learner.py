@@ -148,9 +148,10 @@ class TrainLogs(Callback):
               (self.epoch + 1) % self.images == 0
         self.shots = [] if due else None
     def after_batch(self):
-        if self.training or self.shots is None or len(self.shots) >= 4: return
-        x, y, pred = self.xb[0][0], self.yb[0][0], self.pred[0].argmax(0)
-        self.shots.append(_shot(x, y, pred))
+        if self.training or self.shots is None: return
+        for x, y, p in zip(self.xb[0], self.yb[0], self.pred):  # the first 4 of the validation set
+            if len(self.shots) >= 4: return
+            self.shots.append(_shot(x, y, p.argmax(0)))
 
     def after_epoch(self):
         if not self.trained or self.writer is None: return

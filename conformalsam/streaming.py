@@ -17,6 +17,7 @@ from fastcore.basics import patch
 from safetensors import safe_open
 from safetensors.torch import save_file
 from .core import IGNORE, atomic_write
+from .risk import check_risk_level
 from .calibrate import (CLIP, as_tensor, check_alpha, check_calibration_size, min_scores,
                         check_probs, check_target, nonconformity, conformal_rank, partition_rows_,
                         kth_largest, pixel_quantiles, prediction_sets, calibrated_labels)
@@ -36,10 +37,16 @@ class Calibration:
     impl:str='ours' # 'image', 'kmeans', 'annuli': 'ours' (03a's rules) or 'kandinsky' (its code)
     resample:str='probs' # 'probs': bilinear probs, nearest target, Eq. 3; 'scores': Eq. 3, nearest
     per_location:bool=False # 'class': one quantile per class and location instead of per class
+    # cp-risk's bound on the expected fraction of wrongly labeled pixels of an unlabeled image
+    # (conformal risk control, `03d_risk`; 0 < risk < 1). Not the paper's alpha 0.05: as a level it
+    # is infeasible with 1_16's 19 calibration images (B/(n+1) = 0.05); 0.1 is the next round level
+    risk:float=0.1
     methods, impls = ('pixel', 'image', 'kmeans', 'annuli', 'class'), ('ours', 'kandinsky')
 
     def __post_init__(self):
         check_alpha(self.alpha)
+        try: check_risk_level(self.risk)
+        except ValueError as e: raise ValueError(f"risk={self.risk!r}: {e}") from None
         if not isinstance(self.clip, bool):
             raise ValueError(f"clip={self.clip!r}: expected True (the paper's rule) or False (exact)")
         grid = (self.grid, self.grid) if isinstance(self.grid, int) else tuple(self.grid)

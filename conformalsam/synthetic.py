@@ -20,22 +20,30 @@ from .core import IGNORE, VOC_PALETTE, atomic_write
 _SHAPES = ('disc', 'square', 'triangle', 'ring', 'bar', 'diamond')
 _COLOURS = {'red': (200, 40, 40), 'green': (40, 170, 60), 'blue': (40, 70, 200),
             'yellow': (220, 200, 40), 'magenta': (190, 50, 180), 'cyan': (40, 190, 200),
-            'orange': (230, 130, 30), 'white': (235, 235, 235)}
+            'orange': (230, 130, 30), 'white': (235, 235, 235),
+            # beyond the first 8: hues between them (`colours` > 8)
+            'purple': (120, 50, 200), 'brown': (140, 90, 40), 'pink': (240, 140, 170),
+            'lime': (160, 220, 60)}
 _TEXTURES = ('plain', 'striped', 'dotted', 'checkered')
 _STUFF = (('sand', (190, 170, 120)), ('grass', (80, 140, 60)), ('water', (60, 100, 160)),
           ('wall', (150, 150, 150)))
 
 def synthetic_classes(num_classes:int, # K, including background (or the stuff classes without it)
-                      background:bool=True): # class 0 is "background"
+                      background:bool=True, # class 0 is "background"
+                      colours:int=8): # distinct colours of the object classes (1..12): fewer, shared
     "Names of the synthetic classes: background or stuff classes, then (colour, texture, shape) ones."
+    if not 1 <= colours <= len(_COLOURS):
+        raise ValueError(f"colours={colours} is not supported; expected 1..{len(_COLOURS)}")
     n_stuff = max(1, min(len(_STUFF), num_classes // 3))
     head = ['background'] if background else [f'{n} region' for n, _ in _STUFF[:n_stuff]]
-    colours = list(_COLOURS)
-    # colour, texture, shape cycle at different rates: neighbours differ in all three, triples are unique
-    objs = [f'{colours[i % 8]} {_TEXTURES[(i + i // 8) % 4]} {_SHAPES[(5*i + i // 8) % 6]}'
+    names = list(_COLOURS)
+    # colour, texture, shape cycle at different rates: neighbours differ in texture and shape (and in
+    # colour while colours last), triples are unique
+    objs = [f'{names[i % colours]} {_TEXTURES[(i + i // 8) % 4]} {_SHAPES[(5*i + i // 8) % 6]}'
             for i in range(num_classes - len(head))]
     if len(set(objs)) != len(objs) or num_classes < 2 or num_classes > 64:
-        raise ValueError(f"num_classes={num_classes} is not supported; expected 2..64")
+        raise ValueError(f"num_classes={num_classes} is not supported with colours={colours}; "
+                         "expected 2..64")
     return head + objs
 
 # %% ../nbs/01a_synthetic.ipynb #6c46a41a
@@ -103,12 +111,19 @@ def _ignore_edges(mask, boundary):
     edge = ndimage.maximum_filter(mask, footprint=fp) != ndimage.minimum_filter(mask, footprint=fp)
     mask[edge] = IGNORE
 
+def _draw_class(rng, first, K, tail):
+    "An object class in `first..K-1`: uniform, or with frequencies falling as `(rank + 1)**-tail`."
+    if not tail: return int(rng.integers(first, K))
+    w = np.arange(1, K - first + 1, dtype=float) ** -tail
+    return first + int(rng.choice(K - first, p=w / w.sum()))
+
 def synthetic_scene(rng, # a `np.random.Generator`
                     size:int, # image height = width
                     classes, # names from `synthetic_classes`
                     background:bool=True, # class 0 is background
                     max_objects:int=4, # objects per image: 1..max_objects
-                    boundary:int=1): # width of the ignore band around objects (0: none)
+                    boundary:int=1, # width of the ignore band around objects (0: none)
+                    tail:float=0.): # object class frequencies fall as (rank + 1)**-tail (0: uniform)
     "One scene: RGB uint8 `[S, S, 3]` image and uint8 `[S, S]` mask (255 on object boundaries)."
     img = np.empty((size, size, 3), np.float32)
     mask = np.zeros((size, size), np.uint8)
@@ -116,7 +131,7 @@ def synthetic_scene(rng, # a `np.random.Generator`
     if background: _plain_canvas(rng, img, size)
     else: _stuff_canvas(rng, img, mask, n_stuff)
     for _ in range(rng.integers(1, max_objects + 1)):
-        c = int(rng.integers(n_stuff, len(classes)))
+        c = _draw_class(rng, n_stuff, len(classes), tail)
         _draw_object(rng, img, mask, c, classes[c])
     img = np.clip(img + rng.normal(0, 6, img.shape), 0, 255).astype(np.uint8)
     if boundary: _ignore_edges(mask, boundary)
@@ -131,7 +146,11 @@ class SyntheticOptions:
     ratios:tuple=SYNTHETIC_RATIOS # labeled fractions 1/r written as splits `1_r`
     max_objects:int=4 # objects per image: 1..max_objects
     boundary:int=1 # ignore band around objects, in pixels
+    colours:int=8 # distinct colours of the object classes (fewer: colour alone does not name a class)
+    tail:float=0. # object class frequencies fall as (rank + 1)**-tail, as in VOC and ADE20K (0: uniform)
     def __post_init__(self): object.__setattr__(self, 'ratios', tuple(self.ratios))
+
+_NEW = dict(colours=8, tail=0.)  # options added later: in a dataset's parameters only where not these
 
 def _options(options, kwargs):
     "`options` (default `SyntheticOptions()`) with the fields named in `kwargs` replaced."
@@ -193,10 +212,11 @@ def make_synthetic(root, # folder to write the dataset into
     o = _options(options, kwargs)
     params = dict(n_train=n_train, n_val=n_val, size=size, num_classes=num_classes,
                   background=background, seed=seed, ratios=list(o.ratios),
-                  max_objects=o.max_objects, boundary=o.boundary)
+                  max_objects=o.max_objects, boundary=o.boundary,
+                  **{k: getattr(o, k) for k in ('colours', 'tail') if getattr(o, k) != _NEW[k]})
     if n_train < max(o.ratios) or n_val < 1:
         raise ValueError(f"n_train={n_train} must be >= {max(o.ratios)} and n_val={n_val} >= 1")
-    classes = synthetic_classes(num_classes, background)
+    classes = synthetic_classes(num_classes, background, o.colours)
     root = Path(root)
     base = root/('VOCdevkit/VOC2012' if background else 'ADEChallengeData2016')
     if _reuse(base/'dataset.json', root, params): return root
@@ -204,7 +224,7 @@ def make_synthetic(root, # folder to write the dataset into
     _make_folders(base, background)
     entries = []
     for i in progress_bar(range(n_train + n_val), leave=False):
-        img, mask = synthetic_scene(rng, size, classes, background, o.max_objects, o.boundary)
+        img, mask = synthetic_scene(rng, size, classes, background, o.max_objects, o.boundary, o.tail)
         sub = None if background else 'training' if i < n_train else 'validation'
         entries.append(_write_scene(base, f'synth_{i:06d}', img, mask, sub))
     order = rng.permutation(n_train)

@@ -5,7 +5,8 @@
 # %% auto #0
 __all__ = ['PAPER', 'SPLIT_RULE', 'SETTING', 'PAPER_LABELERS', 'FIG4', 'PAPER_ORDER', 'paper_table', 'paper_column', 'setting',
            'describe', 'paper_cells', 'paper_miou', 'cell_stat', 'summarize', 'results_table', 'table_caption',
-           'show_table', 'paper_table_with', 'unplaced', 'paper_tables', 'diagnostics_table', 'ordering']
+           'show_table', 'paper_table_with', 'unplaced', 'paper_tables', 'diagnostics_table', 'ordering',
+           'regime_table', 'class_table']
 
 # %% ../nbs/08a_tables.ipynb #bbc5045b
 import math
@@ -83,7 +84,7 @@ def paper_column(dataset:str, # a record's dataset: 'voc', 'ade20k', 'synthetic'
     return None if count is None else ('voc', count)
 
 # %% ../nbs/08a_tables.ipynb #80c0e47b
-SETTING = ('dataset', 'split', 'method', 'alpha', 'clip', 'impl', 'sr_epoch', 'labeler', 'changes')
+SETTING = ('dataset', 'split', 'method', 'alpha', 'clip', 'risk', 'impl', 'sr_epoch', 'labeler', 'changes')
 
 def _preset(r): return 'synthetic' if r['params'].get('synthetic') else r['dataset']
 
@@ -101,7 +102,8 @@ def setting(r:dict): # a results record (`experiment.run_method`)
     "What the record's number depends on, all but the training seed: a dict of the `SETTING` fields."
     p = r['params']
     return dict(dataset=r['dataset'], split=r['split'], method=r['method'], alpha=r['alpha'], clip=r['clip'],
-                impl=r.get('impl'), sr_epoch=p['train']['sr_epoch'], labeler=p.get('labeler'), changes=_changes(r))
+                risk=p.get('risk'), impl=r.get('impl'), sr_epoch=p['train']['sr_epoch'], labeler=p.get('labeler'),
+                changes=_changes(r))
 
 def _show(k, v): return f"{k}={'; '.join(v) or 'none' if k == 'changes' else v}"
 def describe(s:dict): return ', '.join(_show(k, v) for k, v in s.items() if v not in (None, ())) # a setting, in words
@@ -126,9 +128,15 @@ def paper_cells(r:dict, # a results record
         cells.append(('fig4', *col, f"cp+sr@{s['sr_epoch']}"))
     return [c for c in cells if c in PAPER or c[0] == 'fig4']
 
+def _paper_full(r):
+    "Table 2's Full (1,464) label-only mIoU beside a 'full' run of a VOC column: every image labeled."
+    col = paper_column(r['dataset'], r['split'])
+    return PAPER[('2', 'voc', VOC_COUNTS[-1], 'label-only')] if col and col[0] == 'voc' else None
+
 def paper_miou(r:dict, # a results record
                tables=('5', '1')): # the tables to look in, in order (label-only: then Tables 1–4)
     "The paper's mIoU (%) beside record `r` at any run length (`paper_cells(r, scale=False)`), or None."
+    if r['method'] == 'full': return _paper_full(r)
     cells = {c[0]: PAPER.get(c) for c in paper_cells(r, scale=False)}
     ts = (tables,) if isinstance(tables, str) else tuple(tables)
     ts += ('1', '2', '3', '4') if r['method'] == 'label-only' else ()
@@ -159,7 +167,7 @@ def _fmt(v, nd=2):
     return '–' if v is None or (isinstance(v, float) and math.isnan(v)) else f'{v:.{nd}f}'
 def _ours(stat): # (mean, sd, n)
     return _fmt(stat[0]) + ('' if math.isnan(stat[1]) else f' ± {_fmt(stat[1])}')
-_BY = ('alpha', 'clip', 'impl', 'sr_epoch', 'labeler')
+_BY = ('alpha', 'clip', 'risk', 'impl', 'sr_epoch', 'labeler')
 
 def _rows(records, by=None):
     "`{(row, split): records}`; row: the method (`@` the `by` value), the fields varying within it."
@@ -332,7 +340,8 @@ def diagnostics_table(records, # records with `masks_quality`, `stage2_start` (`
 PAPER_ORDER = ('labeler-raw', 'label-only', 'cp', 'cp+sr')
 
 def ordering(records, # results records of one split (several seeds each)
-             order=PAPER_ORDER): # methods, from the worst to the best in the paper
+             order=PAPER_ORDER, # methods, from the worst to the best in the paper
+             target_se:float=1.5): # the standard error (mIoU points) a step should have
     "Each consecutive pair of `order`: means, difference, its standard error (mIoU %), a verdict."
     import pandas as pd
     stats = summarize(records)
@@ -347,7 +356,50 @@ def ordering(records, # results records of one split (several seeds each)
         d = sb[0] - sa[0]
         se = math.sqrt(sa[1]**2 / sa[2] + sb[1]**2 / sb[2]) if sa[2] > 1 and sb[2] > 1 else math.nan
         unclear = math.isnan(se) or abs(d) <= 2 * se
+        # seeds per method that would bring the standard error to `target_se` at these sds
+        need = math.ceil((sa[1]**2 + sb[1]**2) / target_se**2) if not math.isnan(se) else math.nan
         rows.append({'paper': f'{a} < {b}', 'lower': round(sa[0], 2), 'higher': round(sb[0], 2),
                      'difference': round(d, 2), 'standard error': round(se, 2),
-                     'verdict': 'unclear' if unclear else 'holds' if d > 0 else 'reversed'})
+                     'verdict': 'unclear' if unclear else 'holds' if d > 0 else 'reversed',
+                     f'seeds for SE <= {target_se}': max(need, 2) if not math.isnan(se) else math.nan})
     return pd.DataFrame(rows).set_index('paper')
+
+
+# %% ../nbs/08a_tables.ipynb #6fd03638
+def regime_table(records): # records of 'label-only' and 'full' (any splits, several seeds)
+    "Per split: label-only and full (mean ± sd, mIoU %), their ratio, and the paper's (Table 2)."
+    import pandas as pd
+    stats = summarize([r for r in records if r['method'] in ('label-only', 'full')])
+    splits = list(dict.fromkeys(s for _, s in stats))
+    rows = []
+    for sp in splits:
+        lo, full = stats.get(('label-only', sp)), stats.get(('full', sp))
+        if lo is None or full is None: continue
+        r = next(r for r in records if r['split'] == sp and r['method'] == 'label-only')
+        paper_lo, paper_full = paper_miou(r, '2'), _paper_full(r)
+        rows.append({'split': sp, 'label-only': _ours(lo), 'full': _ours(full),
+                     'ratio': round(lo[0] / full[0], 3),
+                     'paper ratio': round(paper_lo / paper_full, 3) if paper_lo and paper_full
+                                    else np.nan})
+    if not rows: raise ValueError("regime_table needs records of both 'label-only' and 'full' "
+                                  "at one split at least")
+    return pd.DataFrame(rows).set_index('split')
+
+def class_table(records): # records of one split (`run_method`'s, with their per-class IoUs)
+    "Per class IoU (%), means over seeds: the Stage I masks, the model at the SR start, the final models."
+    import pandas as pd
+    cols = {}
+    def add(name, dicts):
+        dicts = [d for d in dicts if d]
+        if not dicts: return
+        col = {c: np.nanmean([np.nan if d.get(c) is None else d[c] for d in dicts]) for c in dicts[0]}
+        same = lambda v: np.allclose(list(v.values()), list(col.values()), equal_nan=True)
+        if not any(same(v) for v in cols.values()): cols[name] = col  # masks of two methods: once
+    order = _method_order(records)
+    by = {m: [r for r in records if r['method'] == m] for m in order}
+    for m, rs in by.items():
+        add(f'{m}: masks', [(r.get('masks_quality') or {}).get('iou_per_class') for r in rs])
+    for m, rs in by.items():
+        add(f'{m}: model at SR start', [(r.get('stage2_start') or {}).get('iou_per_class') for r in rs])
+    for m, rs in by.items(): add(m, [r.get('iou_per_class') for r in rs])
+    return (100 * pd.DataFrame(cols)).round(1).rename_axis('class')

@@ -23,7 +23,7 @@ from safetensors.torch import load_model
 from PIL import Image
 from .core import (IGNORE, seed_everything, atomic_write, folder_lock, FolderBusy,
                    DiskFull, cli_parser, plain_errors)
-from .data import SplitData, mask_folder
+from .data import SplitData, mask_folder, image_size
 from .distributed import patch_distributed_dl
 from .model import SEGFORMER_VARIANTS, SYNTHETIC_ENCODER, segformer, label_classes, write_model_card
 from .loaders import semi_loaders, Augment, AUGMENTS
@@ -387,12 +387,17 @@ def train(data:SplitData, # the split on disk: root, split folder, validation li
         return _run(cfg, data, out, ck, how, cbs)
 
 # %% ../nbs/07d_train.ipynb #ad3ea294
+def _val_bs(cfg:TrainConfig, val):
+    "Validation batch: the training batch where whole validation images share one size, else 1."
+    same = cfg.eval_mode == 'whole' and len({image_size(it.image) for it in val.items}) == 1
+    return cfg.bs if same else 1
+
 def _loaders(cfg:TrainConfig, data:SplitData, num_workers):
     "The loaders of both stages, and the labeled set (its classes name the results)."
     labeled, val = data.open('labeled'), data.open('val')
     unl_needed = _needs_unlabeled(cfg, data.pseudo_dir)
     unlabeled = data.open('unlabeled', labels='none') if unl_needed else None
-    dls = semi_loaders(labeled, val, unlabeled, data.pseudo_dir, bs=cfg.bs, val_bs=1,
+    dls = semi_loaders(labeled, val, unlabeled, data.pseudo_dir, bs=cfg.bs, val_bs=_val_bs(cfg, val),
                        stage2=cfg.sr_epoch is not None,
                        paired=ARCHS[cfg.arch].paired and data.pseudo_dir is not None,
                        aug=Augment(cfg.crop, cfg.scale, cfg.augment), num_workers=num_workers)

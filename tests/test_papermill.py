@@ -38,7 +38,10 @@ def test_voc_and_ade_share_one_body():
 # Every other experiment notebook, end to end on the tiny benchmark (CI runs the library notebooks with nbdev_test and
 # these with papermill: their defaults train for minutes; tools/execute_notebooks.py runs them on their defaults).
 @pytest.mark.parametrize('nb, params, rows', [
-    ('exp_ablation', dict(seeds=1), ['label-only', 'self-training', 'labeler-raw', 'labeler-raw+sr', 'cp', 'cp+sr']),
+    # 1_2: 16 labeled images, enough for cp-risk's level 0.1 (> 1/(n+1))
+    ('exp_ablation', dict(seeds=1, split='1_2'),
+     ['label-only', 'full', 'self-training', 'labeler-raw', 'labeler-raw+sr', 'cp', 'cp+sr', 'cp-risk']),
+    ('exp_regime', dict(splits=['1_4', '1_2'], seeds=1), ['label-only', 'full'] * 2),
     ('exp_ade', dict(methods=['label-only', 'cp+sr']), ['label-only', 'cp+sr']),
     ('exp_labeler_only', {}, ['label-only', 'labeler-raw']),
     ('exp_cp_variants', dict(variants=['cp', 'cp-image'], alphas=[0.1, 0.05]), ['cp', 'cp', 'cp-image', 'cp-image']),

@@ -2,7 +2,8 @@
 
 A successful run exits 0 (so `conformalsam_pseudo ... && conformalsam_train ...` trains), writes the masks,
 `pseudo.json` and `report.json` under the paper's clipped quantile rule (the default); `--no-clip` selects the exact
-rule, which refuses a labeled set too small for it; `--masks` selects the mask folder of a VOC layout; without `--labeler` nothing is
+rule, which refuses a labeled set too small for it; `--risk LEVEL` writes risk-controlled masks instead; `--masks` selects
+the mask folder of a VOC layout; without `--labeler` nothing is
 written. The command exists after `pip install -e .`.
 """
 import json, shlex, shutil, sys
@@ -58,3 +59,14 @@ def test_masks_folder(root, tmp_path):
     p = run_cli('conformalsam_pseudo', *_args(aug, '1_4', tmp_path, '--alpha', '0.25'))
     assert p.returncode == 0, p.stderr[-3000:]
     assert json.loads((tmp_path / 'out/report.json').read_text())['n_with_gt'] == 24
+
+
+def test_risk_writes_risk_controlled_masks(root, tmp_path):
+    "`--risk LEVEL`: the labeler's argmax where conformal risk control's threshold keeps it; the same cache as CP."
+    p = run_cli('conformalsam_pseudo', *_args(root, '1_2', tmp_path, '--risk', '0.2'))
+    assert p.returncode == 0, p.stderr[-3000:]
+    info = json.loads((tmp_path / 'out/pseudo.json').read_text())
+    rep = json.loads((tmp_path / 'out/report.json').read_text())
+    assert (info['rule'], info['risk'], info['risk_threshold']['n']) == ('risk', 0.2, 16)
+    assert rep['rule'] == 'risk' and 0 < rep['labeled_fraction'] <= 1 and '"rule": "risk"' in p.stdout
+    assert len(list((tmp_path / 'out').glob('*.png'))) == 16

@@ -6,7 +6,8 @@ torch threads inherited from the test process) set the environment a multi-proce
 `MASTER_PORT` on a free port) plus `ACCELERATE_USE_CPU=true`, with which accelerate's `PartialState` creates a gloo
 process group on CPU. (`accelerate launch --cpu --num_processes 2` is not used: on CPU it starts one process and
 expects `mpirun` to start the others; on GPUs `accelerate launch --num_processes N` sets these same variables.)
-Each worker runs `PseudoLabels(...).run()` and `write_masks`, and reports the images it labeled.
+Each worker runs `PseudoLabels(...).run()` and `write_masks` (CP, and risk-controlled), and reports the images it
+labeled.
 """
 import json, multiprocessing as mp, os, sys, tempfile, time
 from pathlib import Path
@@ -15,7 +16,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 from gloo import free_port
 
-WORLD, ALPHA, GRID = 2, 0.2, 8
+WORLD, ALPHA, GRID, RISK = 2, 0.2, 8, 0.2
 TIMEOUT = 50  # seconds for both workers together
 
 
@@ -33,6 +34,7 @@ def worker(root, cache, out):
     st = pl.state
     assert st.num_processes == WORLD and st.backend == 'gloo', (st.num_processes, st.backend)
     pl.write_masks(Path(out) / 'masks')
+    pl.write_masks(Path(out) / 'risk_masks', risk=RISK)  # risk-controlled, sharded the same way
     (Path(out) / f'rank{st.process_index}.json').write_text(json.dumps(dict(computed=pl.computed, world=st.num_processes)))
     st.destroy_process_group()
 
@@ -97,4 +99,11 @@ def test_two_processes_label_each_item_once():
         assert info['alpha'] == ALPHA and info['simulated'] is True and info['n_images'] == 24
         for i in range(0, 24, 3):
             np.testing.assert_array_equal(np.asarray(Image.open(out / 'masks' / f'{stems[i]}.png')), ref.labels(i))
+        assert (d / 'cache/risk.safetensors').read_bytes() == (d / 'ref/risk.safetensors').read_bytes()
+        info = json.loads((out / 'risk_masks/pseudo.json').read_text())
+        assert (info['rule'], info['risk'], info['n_images']) == ('risk', RISK, 24)
+        assert len(list((out / 'risk_masks').glob('*.png'))) == 24
+        for i in range(1, 24, 3):
+            np.testing.assert_array_equal(np.asarray(Image.open(out / 'risk_masks' / f'{stems[i]}.png')),
+                                          ref.labels(i, risk=RISK))
 

@@ -65,6 +65,8 @@ CASES = [
     ('simulated: other classes', lambda e: SimulatedLabeler(e.ds)(e.image, e.classes[:-1]), ValueError, 'simulates the classes'),
     ('simulated: miss above 1', lambda e: SimulatedLabeler(e.ds, failures=FailureModes(miss=1.5)), ValueError, 'miss=1.5'),
     ('simulated: no dataset', lambda e: make_labeler('simulated'), ValueError, 'at least one dataset'),
+    ('simulated: unknown failure mode', lambda e: make_labeler('simulated', 'mis=0.3', [e.ds]), ValueError, "fields among ['miss'"),
+    ('simulated: failure mode out of range', lambda e: make_labeler('simulated', 'miss=2', [e.ds]), ValueError, 'miss=2.0 must be in [0, 1]'),
 ]
 
 @cases(CASES)

@@ -69,6 +69,12 @@ def env(tmp_path_factory):
     (d / 'old').mkdir()
     (d / 'old/manifest.json').write_text(json.dumps(dict(labeler='x', hash='0123456789abcdef')))
     (d / 'old/calibrator.pt').write_bytes(b'pickle')
+    # a cache of the previous format (no loss counts for risk control)
+    (d / 'old_v2').mkdir()
+    (d / 'old_v2/manifest.json').write_text(json.dumps(dict(format='conformalsam-pseudo-v2', hash='0123456789abcdef')))
+    # labeled maps of their GT classes only (form 'calib'): the labeler's argmax on them is unknown
+    export_maps(SimulatedLabeler([lab, unl]), lab, d / 'maps_calib', form='calib', bs=8)
+    export_maps(SimulatedLabeler([lab, unl]), unl, d / 'maps_calib', form='stats', bs=8)
     (d / 'afile').write_text('not a folder')
     (d / 'badman').mkdir()
     (d / 'badman/manifest.json').write_text('{"labeler": "x", "ha')  # cut short, as by a full disk
@@ -154,6 +160,18 @@ CASES = [
     ('cache of the older format', lambda e: _pl(e, 'old').run(), ValueError, 'older format'),
     ('read at an alpha the cache cannot give', lambda e: _pl(e, 'c_out', SimulatedLabeler([e.lab, e.unl])).run()
      .labels(0, 0.4), ValueError, 'read quantiles at alpha <= 0.25'),
+    ('cache of the format before risk control', lambda e: _pl(e, 'old_v2').run(), ValueError, 'no loss counts'),
+    ('risk level infeasible with the labeled set', lambda e: _pl(e, 'c_out', SimulatedLabeler([e.lab, e.unl])).run()
+     .write_masks(e.d / 'risk_masks', risk=0.1), ValueError, 'infeasible with n=8 calibration images'),
+    ('risk level outside (0, 1)', lambda e: _pl(e, 'c_out', SimulatedLabeler([e.lab, e.unl])).run()
+     .labels(0, risk=1.5), ValueError, 'level=1.5'),
+    ('calibration risk outside (0, 1)', lambda e: Calibration(risk=0), ValueError, 'risk=0'),
+    ('risk control from GT-only labeled maps', lambda e: _pl(e, 'c_rcalib', MapsLabeler(e.d / 'maps_calib')).run()
+     .risk_threshold(0.2), ValueError, "form 'calib'"),
+    ('cli --risk infeasible with the labeled set', lambda e: _cli(e, '--risk', '0.1'), CLI,
+     'infeasible with n=8 calibration images'),
+    ('cli --risk outside (0, 1)', lambda e: _cli(e, '--risk', '1.5'), CLI, 'risk=1.5'),
+    ('cli --risk not a number', lambda e: _cli(e, '--risk', 'abc'), CLI, "'abc'"),
     ('cli without --labeler', lambda e: _cli(e, labeler=()), CLI, '--labeler is required'),
     ('cli without --labeler shows the SEEM export', lambda e: _cli(e, labeler=()), CLI, 'python seem_export.py'),
     ('cli with an unknown labeler', lambda e: _cli(e, labeler=('--labeler', 'seem')), CLI, "'seem' is not one of"),
