@@ -31,7 +31,7 @@ from .factory import make_labeler, LABELERS, CHOOSE_LABELER
 from .simulated import failure_modes
 from .pseudo import PseudoLabels, argmax_from_stats, PSEUDO_FORMAT
 from .metrics import confusion_matrix, iou_from_confusion
-from .learner import predict_mask
+from .learner import predict_masks
 from .model import write_model_card
 from .train import train, TrainConfig, PRESETS
 
@@ -506,9 +506,9 @@ class TeacherCheck(Callback):
         ds, K = self.unlabeled, self.unlabeled.info.num_classes
         model = getattr(self.learn.model, 'module', self.learn.model)
         cm = torch.zeros(K + 1, K + 1, dtype=torch.int64)
-        for it in ds.items:
-            if it.mask is None: continue
-            cm += confusion_matrix(predict_mask(model, it.image), ds.read_mask(it), K + 1)
+        items = [it for it in ds.items if it.mask is not None]
+        for it, pred in zip(items, predict_masks(model, (it.image for it in items))):
+            cm += confusion_matrix(pred, ds.read_mask(it), K + 1)
         s = _scores(cm, ds.info.classes)
         # the model labels every pixel: its precision is its accuracy
         self.result = dict(epoch=self.epoch, accuracy=s['precision'], miou=s['miou'],
