@@ -637,12 +637,13 @@ def _train_one(exp:Experiment, method:str, seed:int, num_workers, compile):
     "Train `method` with `seed` unless `results_dir` has its record (a concurrent job waits); its line."
     key, work = record_key(exp, method, seed), exp.results_dir/'work'
     with FileLock(work/f'{key}.lock'):  # a concurrent job training the same model waits, then skips it
-        if any(r['key'] == key for r in load_results(exp.results_dir)):
-            return f"{method}, seed {seed}: done before"
-        rec = run_method(exp, method, seed, num_workers, compile)
-        add_record(exp.results_dir, rec)
+        rec, before = next((r for r in load_results(exp.results_dir) if r['key'] == key), None), True
+        if rec is None:
+            rec, before = run_method(exp, method, seed, num_workers, compile), False
+            add_record(exp.results_dir, rec)
     sim = ' (SIMULATED)' * rec['simulated']
-    return f"{method}, seed {seed}: mIoU {100*rec['miou']:.2f} in {rec['seconds']:.0f} s" + sim
+    took = f"mIoU {100*rec['miou']:.2f} in {rec.get('seconds', 0):.0f} s" + sim
+    return f"{method}, seed {seed}: " + (f"done before: {took}" if before else took)
 
 def run_experiment(exp:Experiment, # a resolved experiment (`resolve`)
                    methods=ABLATION, # methods to train, in order

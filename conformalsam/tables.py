@@ -98,11 +98,16 @@ def _changes(r):
     if p.get('grid', sp.get('size', 512)) != sp.get('size', 512): out.append(f"grid={p['grid']}")
     return tuple(out)
 
+def _labeler(p):
+    "The labeler of a record's parameters; the simulated one with its failure modes when not the defaults."
+    lb, model = p.get('labeler'), p.get('model')
+    return f'{lb}({model})' if lb == 'simulated' and model else lb
+
 def setting(r:dict): # a results record (`experiment.run_method`)
     "What the record's number depends on, all but the training seed: a dict of the `SETTING` fields."
     p = r['params']
     return dict(dataset=r['dataset'], split=r['split'], method=r['method'], alpha=r['alpha'], clip=r['clip'],
-                risk=p.get('risk'), impl=r.get('impl'), sr_epoch=p['train']['sr_epoch'], labeler=p.get('labeler'),
+                risk=p.get('risk'), impl=r.get('impl'), sr_epoch=p['train']['sr_epoch'], labeler=_labeler(p),
                 changes=_changes(r))
 
 def _show(k, v): return f"{k}={'; '.join(v) or 'none' if k == 'changes' else v}"
@@ -224,7 +229,7 @@ def table_caption(records, # the records of the table
     sim, syn = any(r['simulated'] for r in records), any(r.get('synthetic_data') for r in records)
     seeds = sorted({r['seed'] for r in records})
     ep = sorted({r['params']['train']['epochs'] for r in records})
-    lab = sorted({r['params']['labeler'] for r in records if r['params'].get('labeler')})
+    lab = sorted({_labeler(r['params']) for r in records if r['params'].get('labeler')})
     changes = sorted({c for r in records for c in _changes(r)})
     s = ('SIMULATED: ' if sim else '') + f"{title} on {', '.join(sorted({r['dataset'] for r in records}))}"
     s += f"; labeler {', '.join(lab)}" if lab else ''
