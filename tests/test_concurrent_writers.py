@@ -46,12 +46,17 @@ T.train_cli(sys.argv[1:])
 """
 
 
+def _sigint_default():
+    "In the child: SIGINT raises KeyboardInterrupt again, even when this worker ignores it (a library it ran set that)."
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _start(code, *args):
     "Run `code` as a script file (fastcore's `call_parse` parses the command line only from a script)."
     script = Path(args[3]).parent/f'slow_{abs(hash(code))}.py'
     script.write_text(code)
     return subprocess.Popen([sys.executable, script, *map(str, args)], env=R._ENV, cwd=R.REPO,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, preexec_fn=_sigint_default)
 
 
 def _wait_for(p, ready):
@@ -162,7 +167,7 @@ def test_two_train_runs_on_one_folder(work, train_ref):
 def test_sigint_stops_training_and_resumes(work, train_ref):
     out = work/'t_int'
     a = subprocess.Popen(['conformalsam_train', *map(str, _train_args(work, out))], env=R._ENV, cwd=R.REPO,
-                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, preexec_fn=_sigint_default)
     _wait_for(a, lambda: (out/'checkpoints/epoch_000').exists())
     a.send_signal(signal.SIGINT)
     msg = a.communicate(timeout=60)[0]

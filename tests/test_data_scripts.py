@@ -115,8 +115,10 @@ def test_sbd_script_ctrl_c_is_one_line_and_status_130(tmp_path):
     root, sbd, ids = sbd_download(tmp_path, 400)
     aug = root/'VOCdevkit/VOC2012/SegmentationClassAug'
     env = dict(os.environ, OMP_NUM_THREADS='1', CUDA_VISIBLE_DEVICES='')
+    # SIGINT raises KeyboardInterrupt in the child even when this worker ignores it (a library it ran set that)
     proc = subprocess.Popen([_cmd('conformalsam_sbd'), str(sbd), str(root)], env=env, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE, text=True)
+                            stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     deadline = time.time() + 120
     while time.time() < deadline and (not aug.is_dir() or len(list(aug.glob('*.png'))) < 20): time.sleep(0.01)
     proc.send_signal(signal.SIGINT)
