@@ -390,6 +390,8 @@ def regime_table(records): # records of 'label-only' and 'full' (any splits, sev
                                   "at one split at least")
     return pd.DataFrame(rows).set_index('split')
 
+def _mean(v): return float(np.mean(v)) if v else np.nan  # NaN where no record has a value
+
 def class_table(records): # records of one split (`run_method`'s, with their per-class IoUs)
     "Per class IoU (%), means over seeds: the Stage I masks, the model at the SR start, the final models."
     import pandas as pd
@@ -397,7 +399,7 @@ def class_table(records): # records of one split (`run_method`'s, with their per
     def add(name, dicts):
         dicts = [d for d in dicts if d]
         if not dicts: return
-        col = {c: np.nanmean([np.nan if d.get(c) is None else d[c] for d in dicts]) for c in dicts[0]}
+        col = {c: _mean([d[c] for d in dicts if d.get(c) is not None]) for c in dicts[0]}
         same = lambda v: np.allclose(list(v.values()), list(col.values()), equal_nan=True)
         if not any(same(v) for v in cols.values()): cols[name] = col  # masks of two methods: once
     order = _method_order(records)
